@@ -1,0 +1,102 @@
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
+import articlesRoutes from './features/articles/routes.ts';
+import commentsRoutes from './features/comments/routes.ts';
+import profilesRoutes from './features/profiles/routes.ts';
+import tagsRoutes from './features/tags/routes.ts';
+import usersRoutes from './features/users/routes.ts';
+import { AccessLog, loggerOptions, REQUEST_ID_HEADER, requestIdFor } from './logger.ts';
+import authPlugin from './plugins/auth.ts';
+import databasePlugin from './plugins/database.ts';
+import errorsPlugin from './plugins/errors.ts';
+import healthPlugin from './plugins/health.ts';
+import metricsPlugin, { AppMetrics } from './plugins/metrics.ts';
+import openapiPlugin from './plugins/openapi.ts';
+import repositoriesPlugin from './plugins/repositories.ts';
+import securityPlugin from './plugins/security.ts';
+
+export interface BuildOptions {
+  /** Where logs go; defaults to stdout. Tests pass a stream to read them. */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+/**
+ * Builds the whole application from a validated Config, without listening on a port.
+ * Order: cross-cutting plugins, then domain services, then features. The embedded SQLite
+ * database migrates itself; PostgreSQL does only with MIGRATE_ON_START=true.
+ */
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  if (config.jwtSecret === undefined) throw new Error('buildApp needs config.jwtSecret; call ensureJwtSecret first');
+  const app = Fastify({
+    logger: { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
+    requestIdHeader: false,
+    genReqId: requestIdFor,
+    logController: new AccessLog(),
+    requestTimeout: config.requestTimeoutSeconds * 1000,
+    // During shutdown, keep answering requests already on open connections (with
+    // "Connection: close") rather than failing them with 503.
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+
+  const metrics = new AppMetrics({ version: config.appVersion, gitSha: config.gitSha });
+  const database = openDatabase(config, metrics.observeQuery);
+  metrics.trackPool(database);
+  app.log.info({ dialect: database.dialect, location: database.location }, 'database opened');
+  try {
+    await migrateIfAllowed(app, config, database.db);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+
+  await app.register(errorsPlugin);
+  await app.register(databasePlugin, { database });
+  await app.register(metricsPlugin, { metrics });
+  await app.register(securityPlugin, { corsOrigins: config.corsOrigins });
+  await app.register(openapiPlugin, { version: config.appVersion });
+  await app.register(healthPlugin, { version: config.appVersion, gitSha: config.gitSha });
+  await app.register(repositoriesPlugin);
+  await app.register(authPlugin, { jwtSecret: config.jwtSecret, jwtTtlSeconds: config.jwtTtlSeconds });
+
+  await app.register(
+    async (api) => {
+      await api.register(usersRoutes);
+      await api.register(profilesRoutes);
+      await api.register(articlesRoutes);
+      await api.register(commentsRoutes);
+      await api.register(tagsRoutes);
+    },
+    { prefix: '/api' },
+  );
+  return app;
+}
+
+/** Trust X-Forwarded-* from this many proxies in front of us. */
+function trustHops(hops: number) {
+  return (_address: string, hop: number) => hop < hops;
+}
+
+async function migrateIfAllowed(app: FastifyInstance, config: Config, db: Parameters<typeof migrateToLatest>[0]): Promise<void> {
+  const embedded = config.databaseUrl === undefined;
+  if (embedded || config.migrateOnStart) {
+    const applied = await migrateToLatest(db);
+    if (applied.length > 0) app.log.info({ migrations: applied }, 'database migrated');
+    return;
+  }
+  // Pending migrations on PostgreSQL are reported by /readyz; an unreachable server is too.
+  const pending = await pendingMigrations(db).catch(() => []);
+  if (pending.length > 0) {
+    app.log.warn({ pending }, 'database migrations pending: not ready until the migrate command runs');
+  }
+}

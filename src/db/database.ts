@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, type LogEvent, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.ts';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface DatabaseSettings {
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly databasePoolSize: number;
+}
+
+export interface PoolStats {
+  readonly total: number;
+  readonly idle: number;
+  readonly waiting: number;
+}
+
+/** An open database: the Kysely handle plus what operations need to know about it. */
+export interface DatabaseHandle {
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+  /** Where the data lives, for logs: the SQLite file, or the PostgreSQL host and database. */
+  readonly location: string;
+  /** Connection pool occupancy (PostgreSQL), or undefined for the embedded database. */
+  poolStats(): PoolStats | undefined;
+  close(): Promise<void>;
+}
+
+export type QueryListener = (event: LogEvent) => void;
+
+export const SQLITE_FILE_NAME = 'shipshape.sqlite';
+
+export function openDatabase(settings: DatabaseSettings, onQuery?: QueryListener): DatabaseHandle {
+  return settings.databaseUrl === undefined
+    ? openSqlite(settings.dataDir, onQuery)
+    : openPostgres(settings.databaseUrl, settings.databasePoolSize, onQuery);
+}
+
+function openSqlite(dataDir: string, onQuery?: QueryListener): DatabaseHandle {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, SQLITE_FILE_NAME);
+  const connection = new SQLite(file);
+  // WAL lets readers proceed during a write; FULL makes every acknowledged commit survive
+  // a power cut; the busy timeout covers a second process (the migrate CLI) holding the lock.
+  connection.pragma('journal_mode = WAL');
+  connection.pragma('synchronous = FULL');
+  connection.pragma('foreign_keys = ON');
+  connection.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: connection }),
+    ...(onQuery ? { log: onQuery } : {}),
+  });
+  return {
+    db,
+    dialect: 'sqlite',
+    location: file,
+    // One embedded connection, no pool to report on.
+    poolStats: () => undefined,
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(databaseUrl: string, poolSize: number, onQuery?: QueryListener): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: poolSize,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: 15_000,
+    idle_in_transaction_session_timeout: 30_000,
+    application_name: 'shipshape',
+    types: { getTypeParser: postgresTypeParser },
+  });
+  // An idle client losing its connection must not crash the process; the next checkout reconnects.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    ...(onQuery ? { log: onQuery } : {}),
+  });
+  const url = new URL(databaseUrl);
+  return {
+    db,
+    dialect: 'postgres',
+    location: `${url.hostname}:${url.port || '5432'}${url.pathname}`,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => db.destroy(),
+  };
+}
+
+const TIMESTAMPTZ_OID = 1184;
+const INT8_OID = 20;
+const parseTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ_OID) as (value: string) => Date;
+
+// Counts come back as int8 and timestamps as timestamptz; read them as the same JS values
+// SQLite yields (numbers and ISO strings) so repositories stay dialect-free.
+function postgresTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+  if (oid === TIMESTAMPTZ_OID) return (value) => parseTimestamptz(value).toISOString();
+  if (oid === INT8_OID) return Number;
+  return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+}
+
+export async function pingDatabase(db: Kysely<Database>): Promise<void> {
+  await sql`select 1`.execute(db);
+}

@@ -1,0 +1,23 @@
+import { type ColumnDefinitionBuilder, type Kysely, PostgresAdapter } from 'kysely';
+
+/**
+ * The few places where one migration set has to speak two dialects: identity columns and
+ * timestamps. Everything else is portable SQL through Kysely's schema builder.
+ */
+export interface DialectColumns {
+  /** Type name for a timestamp column (ISO 8601 text on SQLite). */
+  readonly timestamp: 'timestamptz' | 'text';
+  /** Builds an auto-incrementing integer primary key. */
+  readonly identity: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
+}
+
+// Migrations are schema-agnostic by nature, so they take the untyped Kysely.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type MigrationDb = Kysely<any>;
+
+export function dialectColumns(db: MigrationDb): DialectColumns {
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  return postgres
+    ? { timestamp: 'timestamptz', identity: (column) => column.primaryKey().generatedByDefaultAsIdentity() }
+    : { timestamp: 'text', identity: (column) => column.primaryKey().autoIncrement() };
+}

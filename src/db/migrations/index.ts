@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely/migration';
+import * as conduitSchema from './0001_conduit_schema.ts';
+
+/**
+ * Every migration, in order. Listed here rather than read from a folder so the set is the
+ * same whether the app runs from TypeScript sources or compiled output.
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001_conduit_schema': conduitSchema,
+};

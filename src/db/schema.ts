@@ -1,0 +1,69 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The tables as Kysely sees them. Timestamps are ISO 8601 strings with milliseconds and `Z`
+ * on both databases: SQLite stores them as text, PostgreSQL as timestamptz read back as text
+ * (see database.ts), so every feature handles one representation.
+ */
+export interface Database {
+  users: UsersTable;
+  follows: FollowsTable;
+  articles: ArticlesTable;
+  tags: TagsTable;
+  article_tags: ArticleTagsTable;
+  favorites: FavoritesTable;
+  comments: CommentsTable;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  email: string;
+  username: string;
+  password_hash: string;
+  bio: string | null;
+  image: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FollowsTable {
+  follower_id: number;
+  followed_id: number;
+  created_at: string;
+}
+
+export interface ArticlesTable {
+  id: Generated<number>;
+  slug: string;
+  title: string;
+  description: string;
+  body: string;
+  author_id: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TagsTable {
+  id: Generated<number>;
+  name: string;
+}
+
+export interface ArticleTagsTable {
+  article_id: number;
+  tag_id: number;
+}
+
+export interface FavoritesTable {
+  user_id: number;
+  article_id: number;
+  created_at: string;
+}
+
+export interface CommentsTable {
+  id: Generated<number>;
+  article_id: number;
+  author_id: number;
+  body: string;
+  created_at: string;
+  updated_at: string;
+}

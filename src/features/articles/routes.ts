@@ -1,0 +1,130 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import { currentAuth } from '../../plugins/auth.ts';
+import { errorResponses, TOKEN_REQUIRED } from '../../schemas.ts';
+import {
+  DEFAULT_PAGE_SIZE,
+  FeedQuery,
+  ListArticlesQuery,
+  MultipleArticlesResponse,
+  NewArticleBody,
+  SingleArticleResponse,
+  SlugParams,
+  UpdateArticleBody,
+} from './schemas.ts';
+
+const tags = ['Articles'];
+const favoriteTags = ['Favorites'];
+
+/** Articles, the feed and favorites (RealWorld "articles" endpoints). */
+export default function articlesRoutes(fastify: FastifyInstance): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { articles } = app.repositories;
+
+  app.get('/articles', {
+    onRequest: app.identifyUser,
+    schema: {
+      tags,
+      summary: 'Recent articles, optionally by tag, author or favoriter (token optional)',
+      querystring: ListArticlesQuery,
+      response: { 200: MultipleArticlesResponse, ...errorResponses(401, 422) },
+    },
+  }, async (request) => {
+    const { tag, author, favorited, limit, offset } = request.query;
+    return articles.list(
+      { tag, author, favorited },
+      { limit: limit ?? DEFAULT_PAGE_SIZE, offset: offset ?? 0 },
+      request.auth?.user.id ?? null,
+    );
+  });
+
+  app.get('/articles/feed', {
+    onRequest: app.requireUser,
+    schema: {
+      tags,
+      summary: 'Recent articles by the users you follow',
+      security: TOKEN_REQUIRED,
+      querystring: FeedQuery,
+      response: { 200: MultipleArticlesResponse, ...errorResponses(401, 422) },
+    },
+  }, async (request) => {
+    const userId = currentAuth(request).user.id;
+    const { limit, offset } = request.query;
+    return articles.list({ followedBy: userId }, { limit: limit ?? DEFAULT_PAGE_SIZE, offset: offset ?? 0 }, userId);
+  });
+
+  app.get('/articles/:slug', {
+    onRequest: app.identifyUser,
+    schema: {
+      tags,
+      summary: 'One article (token optional)',
+      params: SlugParams,
+      response: { 200: SingleArticleResponse, ...errorResponses(401, 404, 422) },
+    },
+  }, async (request) => ({ article: await articles.get(request.params.slug, request.auth?.user.id ?? null) }));
+
+  app.post('/articles', {
+    onRequest: app.requireUser,
+    schema: {
+      tags,
+      summary: 'Write an article',
+      security: TOKEN_REQUIRED,
+      body: NewArticleBody,
+      response: { 201: SingleArticleResponse, ...errorResponses(401, 422) },
+    },
+  }, async (request, reply) => {
+    const article = await articles.create(currentAuth(request).user.id, request.body.article);
+    return reply.code(201).send({ article });
+  });
+
+  app.put('/articles/:slug', {
+    onRequest: app.requireUser,
+    schema: {
+      tags,
+      summary: 'Change your article (a new title gives a new slug)',
+      security: TOKEN_REQUIRED,
+      params: SlugParams,
+      body: UpdateArticleBody,
+      response: { 200: SingleArticleResponse, ...errorResponses(401, 403, 404, 422) },
+    },
+  }, async (request) => ({
+    article: await articles.update(request.params.slug, currentAuth(request).user.id, request.body.article),
+  }));
+
+  app.delete('/articles/:slug', {
+    onRequest: app.requireUser,
+    schema: {
+      tags,
+      summary: 'Delete your article',
+      security: TOKEN_REQUIRED,
+      params: SlugParams,
+      response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(401, 403, 404, 422) },
+    },
+  }, async (request, reply) => {
+    await articles.delete(request.params.slug, currentAuth(request).user.id);
+    return reply.code(204).send(null);
+  });
+
+  app.post('/articles/:slug/favorite', {
+    onRequest: app.requireUser,
+    schema: {
+      tags: favoriteTags,
+      summary: 'Favorite an article',
+      security: TOKEN_REQUIRED,
+      params: SlugParams,
+      response: { 200: SingleArticleResponse, ...errorResponses(401, 404, 422) },
+    },
+  }, async (request) => ({ article: await articles.favorite(request.params.slug, currentAuth(request).user.id) }));
+
+  app.delete('/articles/:slug/favorite', {
+    onRequest: app.requireUser,
+    schema: {
+      tags: favoriteTags,
+      summary: 'Unfavorite an article',
+      security: TOKEN_REQUIRED,
+      params: SlugParams,
+      response: { 200: SingleArticleResponse, ...errorResponses(401, 404, 422) },
+    },
+  }, async (request) => ({ article: await articles.unfavorite(request.params.slug, currentAuth(request).user.id) }));
+}

@@ -1,0 +1,69 @@
+import type { Kysely } from 'kysely';
+import { now } from '../../db/errors.ts';
+import type { Database } from '../../db/schema.ts';
+import { notFound, unprocessable } from '../../errors.ts';
+
+export interface ProfileView {
+  readonly username: string;
+  readonly bio: string | null;
+  readonly image: string | null;
+  readonly following: boolean;
+}
+
+/** Public profiles and the follow graph. */
+export class ProfilesRepository {
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  /** The profile as `viewerId` sees it (following or not); 404 when there is no such user. */
+  async get(username: string, viewerId: number | null): Promise<ProfileView> {
+    const row = await this.#db
+      .selectFrom('users as u')
+      .select(['u.username', 'u.bio', 'u.image'])
+      .select((eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom('follows as f')
+              .select('f.follower_id')
+              .whereRef('f.followed_id', '=', 'u.id')
+              .where('f.follower_id', '=', viewerId ?? 0),
+          )
+          .as('following'),
+      )
+      .where('u.username', '=', username)
+      .executeTakeFirst();
+    if (row === undefined) throw notFound('profile');
+    return { ...row, following: Boolean(row.following) };
+  }
+
+  async follow(followerId: number, username: string): Promise<ProfileView> {
+    const followedId = await this.#idOf(username);
+    if (followedId === followerId) throw unprocessable({ profile: ['cannot be followed by itself'] });
+    await this.#db
+      .insertInto('follows')
+      .values({ follower_id: followerId, followed_id: followedId, created_at: now() })
+      .onConflict((conflict) => conflict.columns(['follower_id', 'followed_id']).doNothing())
+      .execute();
+    return this.get(username, followerId);
+  }
+
+  async unfollow(followerId: number, username: string): Promise<ProfileView> {
+    const followedId = await this.#idOf(username);
+    await this.#db
+      .deleteFrom('follows')
+      .where('follower_id', '=', followerId)
+      .where('followed_id', '=', followedId)
+      .execute();
+    return this.get(username, followerId);
+  }
+
+  async #idOf(username: string): Promise<number> {
+    const row = await this.#db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+    if (row === undefined) throw notFound('profile');
+    return row.id;
+  }
+}

@@ -1,0 +1,51 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { currentAuth } from '../../plugins/auth.ts';
+import { errorResponses, TOKEN_REQUIRED } from '../../schemas.ts';
+import { ProfileResponse, UsernameParams } from './schemas.ts';
+
+const tags = ['Profile'];
+
+/** Profiles and following (RealWorld "profiles" endpoints). */
+export default function profilesRoutes(fastify: FastifyInstance): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { profiles } = app.repositories;
+
+  app.get('/profiles/:username', {
+    onRequest: app.identifyUser,
+    schema: {
+      tags,
+      summary: 'A user\'s profile (token optional)',
+      params: UsernameParams,
+      response: { 200: ProfileResponse, ...errorResponses(401, 404, 422) },
+    },
+  }, async (request) => ({
+    profile: await profiles.get(request.params.username, request.auth?.user.id ?? null),
+  }));
+
+  app.post('/profiles/:username/follow', {
+    onRequest: app.requireUser,
+    schema: {
+      tags,
+      summary: 'Follow a user',
+      security: TOKEN_REQUIRED,
+      params: UsernameParams,
+      response: { 200: ProfileResponse, ...errorResponses(401, 404, 422) },
+    },
+  }, async (request) => ({
+    profile: await profiles.follow(currentAuth(request).user.id, request.params.username),
+  }));
+
+  app.delete('/profiles/:username/follow', {
+    onRequest: app.requireUser,
+    schema: {
+      tags,
+      summary: 'Stop following a user',
+      security: TOKEN_REQUIRED,
+      params: UsernameParams,
+      response: { 200: ProfileResponse, ...errorResponses(401, 404, 422) },
+    },
+  }, async (request) => ({
+    profile: await profiles.unfollow(currentAuth(request).user.id, request.params.username),
+  }));
+}

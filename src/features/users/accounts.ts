@@ -1,0 +1,73 @@
+import { ClientError, unprocessable } from '../../errors.ts';
+import { hashPassword, passwordMatches } from './password-hashing.ts';
+import { passwordProblems } from './password-policy.ts';
+import type { UserRecord, UsersRepository } from './repository.ts';
+
+export interface Registration {
+  email: string;
+  username: string;
+  password: string;
+}
+
+export interface AccountChanges {
+  email?: string | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+  bio?: string | null | undefined;
+  image?: string | null | undefined;
+}
+
+/**
+ * Sign-up, sign-in and account changes: the rules both the JSON API and the web pages follow.
+ * Emails are compared case-insensitively (stored lower-case); blank bio or image means none.
+ */
+export class AccountService {
+  readonly #users: UsersRepository;
+
+  constructor(users: UsersRepository) {
+    this.#users = users;
+  }
+
+  async register(registration: Registration): Promise<UserRecord> {
+    refuseWeakPassword(registration.password);
+    return this.#users.create({
+      email: normalizeEmail(registration.email),
+      username: registration.username.trim(),
+      passwordHash: await hashPassword(registration.password),
+    });
+  }
+
+  /** The user these credentials belong to; a 401 that does not say which part was wrong. */
+  async authenticate(email: string, password: string): Promise<UserRecord> {
+    const credentials = await this.#users.findCredentials(normalizeEmail(email));
+    if (!(await passwordMatches(credentials?.passwordHash, password)) || credentials === undefined) {
+      throw new ClientError(401, { 'email or password': ['is invalid'] });
+    }
+    return credentials.user;
+  }
+
+  async update(userId: number, changes: AccountChanges): Promise<UserRecord> {
+    if (changes.password !== undefined) refuseWeakPassword(changes.password);
+    return this.#users.update(userId, {
+      email: changes.email === undefined ? undefined : normalizeEmail(changes.email),
+      username: changes.username?.trim(),
+      passwordHash: changes.password === undefined ? undefined : await hashPassword(changes.password),
+      bio: blankToNull(changes.bio),
+      image: blankToNull(changes.image),
+    });
+  }
+}
+
+function refuseWeakPassword(password: string): void {
+  const problems = passwordProblems(password);
+  if (problems.length > 0) throw unprocessable({ password: problems });
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function blankToNull(value: string | null | undefined): string | null | undefined {
+  if (value === undefined || value === null) return value;
+  return value.trim() === '' ? null : value.trim();
+}

@@ -1,0 +1,71 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { currentAuth } from '../../plugins/auth.ts';
+import { errorResponses, TOKEN_REQUIRED } from '../../schemas.ts';
+import type { UserRecord } from './repository.ts';
+import { LoginBody, RegisterBody, UpdateUserBody, UserResponse } from './schemas.ts';
+
+const tags = ['User and Authentication'];
+
+/** Registration, login and the current user's account (RealWorld "users" endpoints). */
+export default function usersRoutes(fastify: FastifyInstance): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { accounts, tokens } = app;
+
+  app.post('/users', {
+    schema: {
+      tags,
+      summary: 'Register a new user',
+      body: RegisterBody,
+      response: { 201: UserResponse, ...errorResponses(422) },
+    },
+  }, async (request, reply) => {
+    const user = await accounts.register(request.body.user);
+    return reply.code(201).send(userResponse(user, tokens.issue(user.id)));
+  });
+
+  app.post('/users/login', {
+    schema: {
+      tags,
+      summary: 'Sign in with email and password',
+      body: LoginBody,
+      response: { 200: UserResponse, ...errorResponses(401, 422) },
+    },
+  }, async (request) => {
+    const { email, password } = request.body.user;
+    const user = await accounts.authenticate(email, password);
+    return userResponse(user, tokens.issue(user.id));
+  });
+
+  app.get('/user', {
+    onRequest: app.requireUser,
+    schema: {
+      tags,
+      summary: 'The signed-in user',
+      security: TOKEN_REQUIRED,
+      response: { 200: UserResponse, ...errorResponses(401) },
+    },
+  }, (request) => {
+    const { user, token } = currentAuth(request);
+    return userResponse(user, token);
+  });
+
+  app.put('/user', {
+    onRequest: app.requireUser,
+    schema: {
+      tags,
+      summary: 'Update the signed-in user',
+      security: TOKEN_REQUIRED,
+      body: UpdateUserBody,
+      response: { 200: UserResponse, ...errorResponses(401, 422) },
+    },
+  }, async (request) => {
+    const { user, token } = currentAuth(request);
+    const updated = await accounts.update(user.id, request.body.user);
+    return userResponse(updated, token);
+  });
+}
+
+function userResponse(user: UserRecord, token: string) {
+  return { user: { email: user.email, token, username: user.username, bio: user.bio, image: user.image } };
+}

@@ -1,0 +1,104 @@
+import { createSigner, createVerifier, TokenError } from 'fast-jwt';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import { unauthorized } from '../errors.ts';
+import type { UserRecord } from '../features/users/repository.ts';
+
+const ISSUER = 'shipshape';
+
+/** Signs and strictly verifies the API's bearer tokens: HS256 only, issuer and expiry required. */
+export class TokenService {
+  readonly #sign: (payload: Record<string, unknown>) => string;
+  readonly #verify: (token: string) => Record<string, unknown>;
+
+  constructor(secret: string, ttlSeconds: number) {
+    this.#sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, iss: ISSUER });
+    this.#verify = createVerifier({
+      key: secret,
+      algorithms: ['HS256'],
+      allowedIss: ISSUER,
+      requiredClaims: ['sub', 'exp', 'iss'],
+      cache: 1000,
+    });
+  }
+
+  issue(userId: number): string {
+    return this.#sign({ sub: String(userId) });
+  }
+
+  /** The user id a token was issued to; throws a 401 ClientError for anything else. */
+  userIdOf(token: string): number {
+    let claims: Record<string, unknown>;
+    try {
+      claims = this.#verify(token);
+    } catch (error) {
+      const expired = error instanceof TokenError && error.code === TokenError.codes.expired;
+      throw unauthorized(expired ? 'has expired' : 'is invalid');
+    }
+    const userId = Number(claims.sub);
+    if (!Number.isSafeInteger(userId) || userId <= 0) throw unauthorized('is invalid');
+    return userId;
+  }
+}
+
+export interface Authentication {
+  readonly user: UserRecord;
+  readonly token: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tokens: TokenService;
+    /** onRequest hook: a valid token is required (401 otherwise). */
+    requireUser: onRequestAsyncHookHandler;
+    /** onRequest hook: a token is optional, but one that is sent must be valid. */
+    identifyUser: onRequestAsyncHookHandler;
+  }
+  interface FastifyRequest {
+    auth: Authentication | null;
+  }
+}
+
+export interface AuthOptions {
+  jwtSecret: string;
+  jwtTtlSeconds: number;
+}
+
+/** Reads `Authorization: Token <jwt>` (RealWorld) or `Bearer <jwt>` and loads the user it names. */
+export default fp(
+  (app: FastifyInstance, options: AuthOptions) => {
+    const tokens = new TokenService(options.jwtSecret, options.jwtTtlSeconds);
+    app.decorate('tokens', tokens);
+    app.decorateRequest('auth', null);
+
+    async function authenticate(request: FastifyRequest, required: boolean): Promise<void> {
+      const token = tokenFrom(request.headers.authorization);
+      if (token === undefined) {
+        if (required) throw unauthorized('is missing; send "Authorization: Token <jwt>"');
+        return;
+      }
+      const user = await app.repositories.users.findById(tokens.userIdOf(token));
+      if (user === undefined) throw unauthorized('is invalid');
+      request.auth = { user, token };
+    }
+
+    app.decorate('requireUser', async (request: FastifyRequest) => authenticate(request, true));
+    app.decorate('identifyUser', async (request: FastifyRequest) => authenticate(request, false));
+  },
+  { name: 'auth', dependencies: ['repositories'] },
+);
+
+function tokenFrom(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const [scheme, token, ...rest] = header.trim().split(/\s+/);
+  if (rest.length > 0 || token === undefined || !/^(token|bearer)$/i.test(scheme ?? '')) {
+    throw unauthorized('is malformed; send "Authorization: Token <jwt>"');
+  }
+  return token;
+}
+
+/** The signed-in user, for handlers behind requireUser. */
+export function currentAuth(request: FastifyRequest): Authentication {
+  if (request.auth === null) throw unauthorized('is missing');
+  return request.auth;
+}

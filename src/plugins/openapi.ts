@@ -1,0 +1,54 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+/**
+ * The OpenAPI 3.1 document, generated from the route schemas (never written by hand), at
+ * /api/openapi.json, and Swagger UI at /docs.
+ */
+export default fp(
+  async (app: FastifyInstance, options: { version: string }) => {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Shipshape Conduit API',
+          description: 'The RealWorld Conduit API as served by Shipshape. Errors are `{ "errors": { "<field>": ["<message>"] } }`.',
+          version: options.version,
+          license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+        },
+        tags: [
+          { name: 'User and Authentication' },
+          { name: 'Profile' },
+          { name: 'Articles' },
+          { name: 'Favorites' },
+          { name: 'Comments' },
+          { name: 'Tags' },
+          { name: 'Operations', description: 'Health, readiness, version and metrics' },
+        ],
+        components: {
+          securitySchemes: {
+            Token: {
+              type: 'apiKey',
+              in: 'header',
+              name: 'Authorization',
+              description: 'The JWT from registration or login, sent as `Authorization: Token <jwt>`.',
+            },
+          },
+        },
+      },
+    });
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      uiConfig: { url: '/api/openapi.json', deepLinking: true },
+    });
+
+    app.get('/api/openapi.json', {
+      config: { operational: true },
+      schema: { tags: ['Operations'], summary: 'This OpenAPI document', response: { 200: { type: 'object', additionalProperties: true } } },
+    }, () => app.swagger());
+  },
+  { name: 'openapi' },
+);

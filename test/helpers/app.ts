@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { buildApp } from '../../src/app.ts';
+import { type Config, type Env, loadConfig } from '../../src/config.ts';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+/** The PostgreSQL admin URL when the suite runs under scripts/with-postgres.sh. */
+export const postgresAdminUrl = process.env.TEST_DATABASE_URL;
+export const dialectUnderTest = postgresAdminUrl === undefined ? 'sqlite' : 'postgres';
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly config: Config;
+  /** Every log line the app wrote, parsed. */
+  readonly logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Extra environment variables, as an operator would set them. */
+  env?: Env;
+  /** Skip migrating (PostgreSQL only): to test the pending-migration gate. */
+  migrate?: boolean;
+}
+
+/**
+ * The real app on a fresh database of its own: a temporary SQLite file, or a new database
+ * in the private PostgreSQL cluster. Nothing is mocked.
+ */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const storage = await createTestStorage();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    JWT_SECRET: TEST_JWT_SECRET,
+    DATA_DIR: storage.dataDir,
+    ...(storage.databaseUrl ? { DATABASE_URL: storage.databaseUrl, MIGRATE_ON_START: String(options.migrate ?? true) } : {}),
+    ...options.env,
+  });
+  const logs: Record<string, unknown>[] = [];
+  const logStream = new PassThrough();
+  logStream.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  let app: FastifyInstance;
+  try {
+    app = await buildApp(config, { logStream });
+    await app.ready();
+  } catch (error) {
+    await storage.remove();
+    throw error;
+  }
+  return {
+    app,
+    config,
+    logs,
+    close: async () => {
+      await app.close();
+      await storage.remove();
+    },
+  };
+}
+
+export interface TestStorage {
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  remove(): Promise<void>;
+}
+
+/** A temp dir, plus a fresh PostgreSQL database when the suite runs on PostgreSQL. */
+export async function createTestStorage(): Promise<TestStorage> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'shipshape-test-'));
+  if (postgresAdminUrl === undefined) {
+    return { dataDir, databaseUrl: undefined, remove: () => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })) };
+  }
+  const name = `shipshape_test_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  const url = new URL(postgresAdminUrl);
+  url.pathname = `/${name}`;
+  return {
+    dataDir,
+    databaseUrl: url.toString(),
+    remove: async () => {
+      await adminQuery(`drop database if exists ${name} with (force)`);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function adminQuery(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresAdminUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}

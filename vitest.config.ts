@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+const postgres = process.env.TEST_DATABASE_URL !== undefined;
+const ci = process.env.CI === 'true';
+
+/**
+ * One suite, two databases: by default every test runs on a temporary SQLite file; with
+ * TEST_DATABASE_URL (scripts/with-postgres.sh) the same tests run on PostgreSQL, plus the
+ * PostgreSQL-only ones in test/postgres/.
+ */
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    exclude: postgres ? ['test/sqlite/**'] : ['test/postgres/**'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: ci ? ['default', 'junit'] : ['default'],
+    outputFile: { junit: `test-results/junit-${postgres ? 'postgres' : 'sqlite'}.xml` },
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reportsDirectory: postgres ? 'coverage/postgres' : 'coverage',
+      reporter: ['text-summary', 'text', 'lcov', 'cobertura', 'json-summary'],
+      thresholds: { lines: 90, branches: 80, functions: 90, statements: 90 },
+    },
+  },
+});
