@@ -20,6 +20,8 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],
+      // Process entry points; test/process.test.ts runs them as real processes.
+      exclude: ['src/server.ts', 'src/cli.ts'],
       reportsDirectory: postgres ? 'coverage/postgres' : 'coverage',
       reporter: ['text-summary', 'text', 'lcov', 'cobertura', 'json-summary'],
       thresholds: { lines: 90, branches: 80, functions: 90, statements: 90 },

@@ -57,9 +57,10 @@ function protocolError(error: FastifyError, status: number): FieldErrors {
 
 // DELETE and some POSTs arrive with `Content-Type: application/json` and no body at all
 // (the RealWorld Postman suite does this); treat that as "no body" instead of a 400.
+// Plain text is not a format we read: it gets 415 rather than a confusing 422.
 function acceptEmptyJsonBodies(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body.length === 0) {
       done(null, undefined);

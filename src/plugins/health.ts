@@ -81,6 +81,13 @@ export default fp(
       },
     });
 
+    // While draining, close each connection after its response: keep-alive clients move to
+    // other replicas, and the listener can close once the last in-flight request is answered.
+    app.addHook('onSend', (_request, reply, _payload, done) => {
+      if (draining) void reply.header('connection', 'close');
+      done();
+    });
+
     // With pending migrations the schema does not match the code: refuse work instead of
     // failing halfway through it.
     app.addHook('onRequest', async (request, reply) => {

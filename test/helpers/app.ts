@@ -27,6 +27,8 @@ export interface TestAppOptions {
   env?: Env;
   /** Skip migrating (PostgreSQL only): to test the pending-migration gate. */
   migrate?: boolean;
+  /** Adds test-only routes or hooks before the app is ready. */
+  configure?: (app: FastifyInstance) => void;
 }
 
 /**
@@ -51,6 +53,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   let app: FastifyInstance;
   try {
     app = await buildApp(config, { logStream });
+    options.configure?.(app);
     await app.ready();
   } catch (error) {
     await storage.remove();

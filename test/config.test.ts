@@ -1,0 +1,186 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, environmentWithDotEnv, loadConfig } from '../src/config.ts';
+import { ensureJwtSecret } from '../src/secrets.ts';
+
+const SECRET = 'a-secret-that-is-at-least-32-characters-long';
+
+describe('loadConfig', () => {
+  it('has working defaults for a laptop: SQLite in ./data on port 3000', () => {
+    const config = loadConfig({});
+
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      host: '127.0.0.1',
+      port: 3000,
+      databaseUrl: undefined,
+      dataDir: join(process.cwd(), 'data'),
+      databasePoolSize: 10,
+      migrateOnStart: false,
+      jwtSecret: undefined,
+      jwtTtlSeconds: 86_400,
+      logLevel: 'info',
+      corsOrigins: [],
+      bodyLimitBytes: 1_048_576,
+      trustProxy: false,
+      shutdownDelaySeconds: 5,
+      shutdownTimeoutSeconds: 20,
+      requestTimeoutSeconds: 30,
+      gitSha: 'unknown',
+    });
+    expect(config.appVersion).toMatch(/^\d+\.\d+\.\d+/);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      HOST: '0.0.0.0',
+      PORT: '8080',
+      DATABASE_URL: 'postgresql://app:pw@db:5432/shipshape',
+      DATA_DIR: '/var/lib/shipshape',
+      DATABASE_POOL_SIZE: '25',
+      MIGRATE_ON_START: 'true',
+      JWT_SECRET: SECRET,
+      JWT_TTL: '15m',
+      LOG_LEVEL: 'warn',
+      CORS_ORIGINS: 'https://a.example, https://b.example:8443',
+      BODY_LIMIT: '512kb',
+      TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
+      SHUTDOWN_DELAY_SECONDS: '10',
+      SHUTDOWN_TIMEOUT_SECONDS: '30',
+      REQUEST_TIMEOUT_SECONDS: '5',
+      APP_VERSION: '2.0.0',
+      GIT_SHA: 'deadbeef',
+    });
+
+    expect(config).toEqual({
+      nodeEnv: 'production',
+      host: '0.0.0.0',
+      port: 8080,
+      databaseUrl: 'postgresql://app:pw@db:5432/shipshape',
+      dataDir: '/var/lib/shipshape',
+      databasePoolSize: 25,
+      migrateOnStart: true,
+      jwtSecret: SECRET,
+      jwtTtlSeconds: 900,
+      logLevel: 'warn',
+      corsOrigins: ['https://a.example', 'https://b.example:8443'],
+      bodyLimitBytes: 524_288,
+      trustProxy: '10.0.0.0/8,127.0.0.1',
+      shutdownDelaySeconds: 10,
+      shutdownTimeoutSeconds: 30,
+      requestTimeoutSeconds: 5,
+      appVersion: '2.0.0',
+      gitSha: 'deadbeef',
+    });
+  });
+
+  it.each([
+    [{ JWT_TTL: '3600' }, 'jwtTtlSeconds', 3600],
+    [{ JWT_TTL: '7d' }, 'jwtTtlSeconds', 604_800],
+    [{ BODY_LIMIT: '2mb' }, 'bodyLimitBytes', 2_097_152],
+    [{ BODY_LIMIT: '65536' }, 'bodyLimitBytes', 65_536],
+    [{ TRUST_PROXY: 'true' }, 'trustProxy', true],
+    [{ TRUST_PROXY: '2' }, 'trustProxy', 2],
+    [{ MIGRATE_ON_START: '0' }, 'migrateOnStart', false],
+    [{ CORS_ORIGINS: '*' }, 'corsOrigins', ['*']],
+    [{ PORT: '  8081 ' }, 'port', 8081],
+  ])('parses %o', (env, key, expected) => {
+    expect(loadConfig(env)[key as keyof ReturnType<typeof loadConfig>]).toEqual(expected);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT', 'must be a whole number, got "eighty"'],
+    [{ PORT: '70000' }, 'PORT', 'must be between 0 and 65535, got 70000'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV', 'must be one of development, production, test, got "staging"'],
+    [{ DATABASE_URL: 'mysql://x@y/z' }, 'DATABASE_URL', 'must use the postgres:// scheme, got "mysql:"'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL', 'must be a URL like postgres://user:password@host:5432/database'],
+    [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE', 'must be between 1 and 500, got 0'],
+    [{ MIGRATE_ON_START: 'yes' }, 'MIGRATE_ON_START', 'must be true or false, got "yes"'],
+    [{ NODE_ENV: 'production' }, 'JWT_SECRET', 'is required when NODE_ENV=production'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET', 'must be at least 32 characters long'],
+    [{ JWT_TTL: 'forever' }, 'JWT_TTL', 'must be a duration like 3600, 15m, 24h or 7d, got "forever"'],
+    [{ JWT_TTL: '10s' }, 'JWT_TTL', 'must be at least 60 seconds, got "10s"'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    [{ CORS_ORIGINS: 'example.com' }, 'CORS_ORIGINS', 'must list origins like https://app.example.com, got "example.com"'],
+    [{ CORS_ORIGINS: 'https://a.example/path' }, 'CORS_ORIGINS', 'must list bare origins (scheme://host[:port]), got "https://a.example/path"'],
+    [{ BODY_LIMIT: 'huge' }, 'BODY_LIMIT', 'must be a size like 1048576, 512kb or 1mb, got "huge"'],
+    [{ BODY_LIMIT: '10' }, 'BODY_LIMIT', 'must be between 1kb and 100mb, got "10"'],
+    [{ TRUST_PROXY: 'everyone!' }, 'TRUST_PROXY', 'must be true, false, a hop count or addresses/CIDRs, got "everyone!"'],
+    [{ SHUTDOWN_DELAY_SECONDS: '-1' }, 'SHUTDOWN_DELAY_SECONDS', 'must be a whole number, got "-1"'],
+  ])('refuses %o, naming the variable', (env, variable, problem) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(variable);
+    expect((error as ConfigError).message).toBe(`Invalid configuration: ${variable} ${problem}`);
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '  ' })).toMatchObject({ port: 3000, databaseUrl: undefined });
+  });
+});
+
+describe('.env files', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads .env when present, with the real environment winning', () => {
+    dir = mkdtempSync(join(tmpdir(), 'shipshape-env-'));
+    const file = join(dir, '.env');
+    writeFileSync(file, '# comment\nPORT=4000\nLOG_LEVEL=debug\nGIT_SHA="from-file"\n');
+
+    const env = environmentWithDotEnv({ PORT: '5000' }, file);
+
+    expect(loadConfig(env)).toMatchObject({ port: 5000, logLevel: 'debug', gitSha: 'from-file' });
+  });
+
+  it('is fine without a .env file', () => {
+    expect(environmentWithDotEnv({ PORT: '1' }, '/nonexistent/.env')).toEqual({ PORT: '1' });
+  });
+
+  it('documents every variable config.ts reads in .env.example', () => {
+    const source = readFileSync(new URL('../src/config.ts', import.meta.url), 'utf8');
+    const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const read = [...source.matchAll(/read\.\w+\('([A-Z_]+)'/g)].map((match) => match[1]);
+
+    expect(read.length).toBeGreaterThan(15);
+    for (const variable of read) expect(example, `${variable} missing from .env.example`).toMatch(new RegExp(`^#? ?${variable}=`, 'm'));
+  });
+});
+
+describe('ensureJwtSecret', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('generates a development secret once, keeps it private in DATA_DIR, and warns', () => {
+    dir = mkdtempSync(join(tmpdir(), 'shipshape-secret-'));
+    const warnings: string[] = [];
+    const config = loadConfig({ DATA_DIR: join(dir, 'nested') });
+
+    const first = ensureJwtSecret(config, (message) => warnings.push(message));
+    const second = ensureJwtSecret(config, (message) => warnings.push(message));
+
+    expect(first.jwtSecret).toMatch(/^[\w-]{64}$/);
+    expect(second.jwtSecret).toBe(first.jwtSecret);
+    expect(statSync(join(dir, 'nested', 'jwt-secret')).mode & 0o777).toBe(0o600);
+    expect(warnings[0]).toMatch(/JWT_SECRET is not set/);
+  });
+
+  it('leaves a configured secret alone', () => {
+    const config = loadConfig({ JWT_SECRET: SECRET });
+
+    expect(ensureJwtSecret(config, () => undefined)).toBe(config);
+  });
+});

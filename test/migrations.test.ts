@@ -1,0 +1,88 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateToLatest, pendingMigrations } from '../src/db/migrate.ts';
+import { migrations } from '../src/db/migrations/index.ts';
+import { now } from '../src/db/errors.ts';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+
+let testApp: TestApp;
+
+beforeAll(async () => {
+  testApp = await createTestApp();
+});
+afterAll(() => testApp.close());
+
+describe('migrations', () => {
+  it('leave nothing pending after start-up, and a second run applies nothing', async () => {
+    expect(await pendingMigrations(testApp.app.db)).toEqual([]);
+    expect(await migrateToLatest(testApp.app.db)).toEqual([]);
+  });
+
+  it('are listed in order with sortable names', () => {
+    const names = Object.keys(migrations);
+
+    expect(names).toEqual([...names].sort());
+    for (const name of names) expect(name).toMatch(/^\d{4}_[a-z0-9_]+$/);
+  });
+});
+
+describe('constraints live in the database', () => {
+  const db = () => testApp.app.db;
+
+  async function insertUser(username: string, email = `${username}@example.com`) {
+    return db()
+      .insertInto('users')
+      .values({ email, username, password_hash: 'x', bio: null, image: null, created_at: now(), updated_at: now() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+  }
+
+  it('refuses duplicate emails and case-variant usernames', async () => {
+    await insertUser('Constraint1', 'constraint1@example.com');
+
+    await expect(insertUser('other1', 'constraint1@example.com')).rejects.toThrow();
+    await expect(insertUser('constraint1', 'different@example.com')).rejects.toThrow();
+  });
+
+  it('refuses duplicate slugs', async () => {
+    const { id } = await insertUser('sluggard');
+    const article = { title: 't', description: 'd', body: 'b', author_id: id, created_at: now(), updated_at: now() };
+    await db().insertInto('articles').values({ ...article, slug: 'taken' }).execute();
+
+    await expect(db().insertInto('articles').values({ ...article, slug: 'taken' }).execute()).rejects.toThrow();
+  });
+
+  it('refuses a user following themself', async () => {
+    const { id } = await insertUser('narcissus');
+
+    await expect(db().insertInto('follows').values({ follower_id: id, followed_id: id, created_at: now() }).execute()).rejects.toThrow();
+  });
+
+  it('refuses rows that point at nothing', async () => {
+    await expect(
+      db().insertInto('favorites').values({ user_id: 999_999, article_id: 999_999, created_at: now() }).execute(),
+    ).rejects.toThrow();
+  });
+
+  it('cascades a user\'s removal to their articles, comments, favorites and follows', async () => {
+    const { id: authorId } = await insertUser('leaving');
+    const { id: fanId } = await insertUser('staying');
+    const { id: articleId } = await db()
+      .insertInto('articles')
+      .values({ slug: 'cascade-me', title: 't', description: 'd', body: 'b', author_id: authorId, created_at: now(), updated_at: now() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db().insertInto('favorites').values({ user_id: fanId, article_id: articleId, created_at: now() }).execute();
+    await db().insertInto('comments').values({ article_id: articleId, author_id: fanId, body: 'x', created_at: now(), updated_at: now() }).execute();
+    await db().insertInto('follows').values({ follower_id: fanId, followed_id: authorId, created_at: now() }).execute();
+
+    await db().deleteFrom('users').where('id', '=', authorId).execute();
+
+    const count = async (table: 'articles' | 'favorites' | 'comments' | 'follows', column: string, value: number) =>
+      Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)} where ${sql.ref(column)} = ${value}`.execute(db())).rows[0]!.n);
+    expect(await count('articles', 'id', articleId)).toBe(0);
+    expect(await count('favorites', 'article_id', articleId)).toBe(0);
+    expect(await count('comments', 'article_id', articleId)).toBe(0);
+    expect(await count('follows', 'followed_id', authorId)).toBe(0);
+  });
+});

@@ -1,0 +1,68 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { migrateToLatest, pendingMigrations } from '../../src/db/migrate.ts';
+import { migrations } from '../../src/db/migrations/index.ts';
+import { Conduit } from '../helpers/conduit.ts';
+import { createTestApp, createTestStorage } from '../helpers/app.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function connect(url: string): Kysely<any> {
+  return new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 2 }) }) });
+}
+
+describe('PostgreSQL migrations', () => {
+  it('apply exactly once when two processes migrate at the same moment', async () => {
+    const storage = await createTestStorage();
+    const first = connect(storage.databaseUrl!);
+    const second = connect(storage.databaseUrl!);
+    try {
+      const [a, b] = await Promise.all([migrateToLatest(first), migrateToLatest(second)]);
+
+      expect([...a, ...b].sort()).toEqual(Object.keys(migrations).sort());
+      expect(await pendingMigrations(first)).toEqual([]);
+    } finally {
+      await first.destroy();
+      await second.destroy();
+      await storage.remove();
+    }
+  });
+
+  it('without MIGRATE_ON_START, hold traffic until the migrate command runs', async () => {
+    const testApp = await createTestApp({ migrate: false });
+    try {
+      const api = new Conduit(testApp.app);
+
+      const notReady = await api.request<{ reason: string }>('GET', '/readyz');
+      const refused = await api.request('GET', '/api/tags');
+      expect(notReady.status).toBe(503);
+      expect(notReady.body.reason).toBe(`database migrations pending: ${Object.keys(migrations).join(', ')}; run the migrate command`);
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('10');
+      expect(refused.body).toEqual({ errors: { database: ['migrations are pending; try again shortly'] } });
+      expect((await api.request('GET', '/healthz')).status).toBe(200);
+
+      const migrator = connect(testApp.config.databaseUrl!);
+      await migrateToLatest(migrator);
+      await migrator.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+
+      expect((await api.request('GET', '/readyz')).status).toBe(200);
+      expect((await api.request('GET', '/api/tags')).status).toBe(200);
+    } finally {
+      await testApp.close();
+    }
+  });
+
+  it('report an unreachable server on /readyz instead of failing to start', async () => {
+    const testApp = await createTestApp({ env: { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', MIGRATE_ON_START: 'false' } });
+    try {
+      const response = await new Conduit(testApp.app).request<{ reason: string }>('GET', '/readyz');
+
+      expect(response.status).toBe(503);
+      expect(response.body.reason).toMatch(/^database unreachable: /);
+    } finally {
+      await testApp.close();
+    }
+  });
+});

@@ -1,0 +1,136 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createTestStorage, TEST_JWT_SECRET } from './helpers/app.ts';
+import { freePort, jsonLines, runNode, startNode, waitFor } from './helpers/process.ts';
+
+/** The real process entry points, as an operator starts them: exit codes, signals, logs. */
+async function storageEnv() {
+  const storage = await createTestStorage();
+  const env: Record<string, string> = { DATA_DIR: storage.dataDir, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET };
+  if (storage.databaseUrl) env.DATABASE_URL = storage.databaseUrl;
+  return { storage, env };
+}
+
+describe('server process', () => {
+  it.each([
+    [{ PORT: 'http' }, 'PORT'],
+    [{ NODE_ENV: 'production', JWT_SECRET: '' }, 'JWT_SECRET'],
+    [{ DATABASE_URL: 'mysql://localhost/x' }, 'DATABASE_URL'],
+  ])('exits 1 with a JSON log line naming the bad variable for %o', async (bad, variable) => {
+    const { code, output } = await runNode('src/server.ts', [], { DATA_DIR: '/tmp/unused', ...bad });
+
+    expect(code).toBe(1);
+    const lines = jsonLines(output);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 'fatal', variable, msg: expect.stringContaining(`Invalid configuration: ${variable}`) });
+  });
+
+  it('serves, drains on SIGTERM with /readyz at 503, exits 0, and logs only JSON', async () => {
+    const { storage, env } = await storageEnv();
+    const port = await freePort();
+    const server = startNode('src/server.ts', [], { ...env, PORT: String(port), SHUTDOWN_DELAY_SECONDS: '2', MIGRATE_ON_START: 'true' });
+    try {
+      await waitFor(`http://127.0.0.1:${port}/readyz`);
+
+      server.child.kill('SIGTERM');
+      await waitFor(`http://127.0.0.1:${port}/readyz`, 503, 1500);
+      const duringDrain = await fetch(`http://127.0.0.1:${port}/api/tags`);
+
+      expect(duringDrain.status).toBe(200);
+      expect(await server.exited).toBe(0);
+      const messages = jsonLines(server.output()).map((line) => line.msg);
+      expect(messages).toEqual(expect.arrayContaining(['shutting down: draining', 'shutdown complete']));
+    } finally {
+      server.child.kill('SIGKILL');
+      await storage.remove();
+    }
+  });
+
+  it('exits at once with 1 on a second signal', async () => {
+    const { storage, env } = await storageEnv();
+    const port = await freePort();
+    const server = startNode('src/server.ts', [], { ...env, PORT: String(port), SHUTDOWN_DELAY_SECONDS: '60', MIGRATE_ON_START: 'true' });
+    try {
+      await waitFor(`http://127.0.0.1:${port}/readyz`);
+      server.child.kill('SIGTERM');
+      await waitFor(`http://127.0.0.1:${port}/readyz`, 503, 1500);
+      const started = Date.now();
+      server.child.kill('SIGINT');
+
+      expect(await server.exited).toBe(1);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      server.child.kill('SIGKILL');
+      await storage.remove();
+    }
+  });
+
+  it('in development, generates a JWT secret into DATA_DIR that outlives a restart', async () => {
+    const { storage, env } = await storageEnv();
+    const { JWT_SECRET: _unused, ...withoutSecret } = env;
+    const devEnv = { ...withoutSecret, NODE_ENV: 'development', SHUTDOWN_DELAY_SECONDS: '0', MIGRATE_ON_START: 'true' };
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      const first = startNode('src/server.ts', [], { ...devEnv, PORT: String(port) });
+      await waitFor(`${base}/readyz`);
+      const registered = await fetch(`${base}/api/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: { username: 'restarter', email: 'restarter@example.com', password: 'Restart-Me-1' } }),
+      });
+      const { user } = (await registered.json()) as { user: { token: string } };
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      expect(jsonLines(first.output()).some((line) => line.level === 'warn' && String(line.msg).startsWith('JWT_SECRET is not set'))).toBe(true);
+      expect(existsSync(join(storage.dataDir, 'jwt-secret'))).toBe(true);
+
+      const second = startNode('src/server.ts', [], { ...devEnv, PORT: String(port) });
+      await waitFor(`${base}/readyz`);
+      const me = await fetch(`${base}/api/user`, { headers: { authorization: `Token ${user.token}` } });
+      second.child.kill('SIGTERM');
+      await second.exited;
+
+      expect(me.status).toBe(200);
+    } finally {
+      await storage.remove();
+    }
+  });
+});
+
+describe('migrate command', () => {
+  it('applies migrations, is a no-op the second time, and reports status', async () => {
+    const { storage, env } = await storageEnv();
+    try {
+      const before = await runNode('src/cli.ts', ['migrate:status'], env);
+      const first = await runNode('src/cli.ts', ['migrate'], env);
+      const second = await runNode('src/cli.ts', ['migrate'], env);
+      const after = await runNode('src/cli.ts', ['migrate:status'], env);
+
+      expect(before.code).toBe(2);
+      expect(jsonLines(before.output)[0]).toMatchObject({ msg: 'migrations pending', pending: ['0001_conduit_schema'] });
+      expect(first.code).toBe(0);
+      expect(jsonLines(first.output)[0]).toMatchObject({ msg: 'migrations applied', applied: ['0001_conduit_schema'] });
+      expect(second.code).toBe(0);
+      expect(jsonLines(second.output)[0]).toMatchObject({ msg: 'database already current', applied: [] });
+      expect(after.code).toBe(0);
+    } finally {
+      await storage.remove();
+    }
+  });
+
+  it('prints usage and exits 64 for an unknown command', async () => {
+    const { code, output } = await runNode('src/cli.ts', ['frobnicate'], {});
+
+    expect(code).toBe(64);
+    expect(output).toContain('usage:');
+  });
+
+  it('exits 1 naming a bad variable', async () => {
+    const { code, output } = await runNode('src/cli.ts', ['migrate'], { DATABASE_URL: 'nope' });
+
+    expect(code).toBe(1);
+    expect(jsonLines(output)[0]).toMatchObject({ variable: 'DATABASE_URL' });
+  });
+});
