@@ -1,5 +1,6 @@
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
@@ -20,7 +21,7 @@ import securityPlugin from './plugins/security.ts';
 
 export interface BuildOptions {
   /** Where logs go; defaults to stdout. Tests pass a stream to read them. */
-  readonly logStream?: NodeJS.WritableStream;
+  readonly logStream?: DestinationStream;
 }
 
 /**

@@ -5,24 +5,42 @@ import { loggerOptions } from './logger.ts';
 import { ensureJwtSecret } from './secrets.ts';
 import { createShutdown } from './shutdown.ts';
 
+// Buffered, asynchronous log writes (one syscall per batch rather than per line); every exit
+// path below flushes them first.
+const logDestination = pino.destination({ dest: 1, sync: false });
+const log = pino(loggerOptions('info'), logDestination);
+
+function exit(code: number): never {
+  logDestination.flushSync();
+  process.exit(code);
+}
+
+process.on('uncaughtException', (error) => {
+  log.fatal({ err: error }, 'uncaught exception');
+  exit(1);
+});
+process.on('unhandledRejection', (reason) => {
+  log.fatal({ err: reason }, 'unhandled promise rejection');
+  exit(1);
+});
+
 /** Process entry: configuration, the app, the port, and signals. */
 async function main(): Promise<void> {
-  const bootLog = pino(loggerOptions('info'));
   let config;
   try {
     config = loadConfig(environmentWithDotEnv(process.env));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    bootLog.fatal({ variable: error.variable }, error.message);
-    process.exit(1);
+    log.fatal({ variable: error.variable }, error.message);
+    exit(1);
   }
-  config = ensureJwtSecret(config, (message) => bootLog.warn(message));
+  config = ensureJwtSecret(config, (message) => log.warn(message));
 
-  const app = await buildApp(config);
+  const app = await buildApp(config, { logStream: logDestination });
   const shutdown = createShutdown(
     app,
     { delaySeconds: config.shutdownDelaySeconds, timeoutSeconds: config.shutdownTimeoutSeconds },
-    (code) => process.exit(code),
+    exit,
   );
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => void shutdown(signal));
@@ -31,6 +49,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  pino(loggerOptions('info')).fatal({ err: error }, 'failed to start');
-  process.exit(1);
+  log.fatal({ err: error }, 'failed to start');
+  exit(1);
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TAGS_FRESH_MS } from '../src/features/tags/repository.ts';
 import { type ArticleJson, Conduit, type RegisteredUser, uniqueName } from './helpers/conduit.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 
@@ -394,5 +395,21 @@ describe('GET /api/tags', () => {
     expect(before.body.tags).toEqual([...before.body.tags].sort());
     expect(before.body.tags).toContain(fleeting);
     expect(after.body.tags).not.toContain(fleeting);
+  });
+
+  it('shows tags written by another replica within TAGS_FRESH_MS', async () => {
+    const author = await api.register();
+    const article = await api.createArticle(author.token, { tagList: ['first'] });
+    await api.request('GET', '/api/tags');
+    // Another replica writes straight to the shared database; this one has not heard of it.
+    const { id: articleId } = await testApp.app.db.selectFrom('articles').select('id').where('slug', '=', article.slug).executeTakeFirstOrThrow();
+    const fresh = uniqueName('replica-tag');
+    const { id: tagId } = await testApp.app.db.insertInto('tags').values({ name: fresh }).returning('id').executeTakeFirstOrThrow();
+    await testApp.app.db.insertInto('article_tags').values({ article_id: articleId, tag_id: tagId }).execute();
+
+    await new Promise((resolve) => setTimeout(resolve, TAGS_FRESH_MS + 50));
+    const later = await api.request<{ tags: string[] }>('GET', '/api/tags');
+
+    expect(later.body.tags).toContain(fresh);
   });
 });

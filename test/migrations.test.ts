@@ -85,4 +85,23 @@ describe('constraints live in the database', () => {
     expect(await count('comments', 'article_id', articleId)).toBe(0);
     expect(await count('follows', 'followed_id', authorId)).toBe(0);
   });
+
+  it('keeps articles.favorites_count exact through inserts, deletes and cascades', async () => {
+    const { id: authorId } = await insertUser('counted');
+    const fans = await Promise.all(['fan_a', 'fan_b', 'fan_c'].map((name) => insertUser(name)));
+    const { id: articleId } = await db()
+      .insertInto('articles')
+      .values({ slug: 'count-me', title: 't', description: 'd', body: 'b', author_id: authorId, created_at: now(), updated_at: now() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const favoritesCount = async () =>
+      (await db().selectFrom('articles').select('favorites_count').where('id', '=', articleId).executeTakeFirstOrThrow()).favorites_count;
+
+    for (const fan of fans) await db().insertInto('favorites').values({ user_id: fan.id, article_id: articleId, created_at: now() }).execute();
+    expect(await favoritesCount()).toBe(3);
+    await db().deleteFrom('favorites').where('user_id', '=', fans[0]!.id).execute();
+    expect(await favoritesCount()).toBe(2);
+    await db().deleteFrom('users').where('id', '=', fans[1]!.id).execute();
+    expect(await favoritesCount()).toBe(1);
+  });
 });

@@ -41,6 +41,10 @@ export interface ArticlesTable {
   author_id: number;
   created_at: string;
   updated_at: string;
+  /** Sorted tag names as a JSON array; article_tags is the truth, this is the read copy. */
+  tag_list: Generated<string>;
+  /** Kept by triggers on favorites. */
+  favorites_count: Generated<number>;
 }
 
 export interface TagsTable {

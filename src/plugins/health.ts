@@ -90,12 +90,18 @@ export default fp(
 
     // With pending migrations the schema does not match the code: refuse work instead of
     // failing halfway through it.
-    app.addHook('onRequest', async (request, reply) => {
-      if (migrations.current || request.routeOptions.config.operational === true || !request.routeOptions.url) return;
-      const pending = await migrations.pending().catch(() => [] as string[]);
-      if (pending.length > 0) {
-        return reply.code(503).header('retry-after', '10').send({ errors: { database: ['migrations are pending; try again shortly'] } });
+    app.addHook('onRequest', (request, reply, done) => {
+      if (migrations.current || request.routeOptions.config.operational === true || !request.routeOptions.url) {
+        done();
+        return;
       }
+      void migrations.pending().then(
+        (pending) => {
+          if (pending.length === 0) done();
+          else void reply.code(503).header('retry-after', '10').send({ errors: { database: ['migrations are pending; try again shortly'] } });
+        },
+        () => done(),
+      );
     });
 
     const operational = { operational: true };

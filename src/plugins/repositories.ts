@@ -29,12 +29,13 @@ declare module 'fastify' {
 export default fp(
   (app: FastifyInstance) => {
     const users = new UsersRepository(app.db);
+    const tags = new TagsRepository(app.db);
     app.decorate('repositories', {
       users,
       profiles: new ProfilesRepository(app.db),
-      articles: new ArticlesRepository(app.db),
+      articles: new ArticlesRepository(app.db, () => tags.forget()),
       comments: new CommentsRepository(app.db),
-      tags: new TagsRepository(app.db),
+      tags,
     });
     app.decorate('accounts', new AccountService(users));
   },

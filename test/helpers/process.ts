@@ -12,19 +12,26 @@ export interface RunningProcess {
   readonly exited: Promise<number | null>;
 }
 
+export interface StartOptions {
+  /** A file descriptor for the process's stdout and stderr instead of capturing them. */
+  stdout?: number;
+  /** Extra Node.js flags, e.g. --cpu-prof. */
+  nodeOptions?: string[];
+}
+
 /**
  * Starts `node <script> ...args` (script relative to the repository root) with exactly the
  * given environment, from a neutral directory so a developer's own .env cannot leak in.
  */
-export function startNode(script: string, args: string[], env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, [join(ROOT, script), ...args], {
+export function startNode(script: string, args: string[], env: Record<string, string>, options: StartOptions = {}): RunningProcess {
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), join(ROOT, script), ...args], {
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.stdout ?? 'pipe', options.stdout ?? 'pipe'],
   });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => output, exited };
 }

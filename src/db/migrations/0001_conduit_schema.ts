@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { dialectColumns, type MigrationDb } from './helpers.ts';
+import { dialectColumns, isPostgres, type MigrationDb } from './helpers.ts';
 
 /** The Conduit domain: users, follows, articles with tags, favorites and comments. */
 export async function up(db: MigrationDb): Promise<void> {
@@ -42,10 +42,16 @@ export async function up(db: MigrationDb): Promise<void> {
     .addColumn('slug', 'text', (column) => column.notNull())
     .addColumn('title', 'text', (column) => column.notNull())
     .addColumn('description', 'text', (column) => column.notNull())
-    .addColumn('body', 'text', (column) => column.notNull())
     .addColumn('author_id', 'integer', (column) => column.notNull().references('users.id').onDelete('cascade'))
     .addColumn('created_at', timestamp, (column) => column.notNull())
     .addColumn('updated_at', timestamp, (column) => column.notNull())
+    // Read-side copies so a page of articles is one cheap statement: the sorted tag names as a
+    // JSON array (article_tags stays the truth for filtering) and the number of favorites
+    // (kept exact by the triggers below, whatever deletes a favorite).
+    .addColumn('tag_list', 'text', (column) => column.notNull().defaultTo('[]'))
+    .addColumn('favorites_count', 'integer', (column) => column.notNull().defaultTo(0))
+    // Last: SQLite reads a row's columns in order, and lists never need the 1-2 KB body.
+    .addColumn('body', 'text', (column) => column.notNull())
     .addUniqueConstraint('articles_slug_unique', ['slug'])
     .execute();
   // Serves ?author= and the feed, newest first.
@@ -74,23 +80,52 @@ export async function up(db: MigrationDb): Promise<void> {
     .addColumn('created_at', timestamp, (column) => column.notNull())
     .addPrimaryKeyConstraint('favorites_pkey', ['user_id', 'article_id'])
     .execute();
-  // Serves favoritesCount per article; the primary key serves ?favorited= and "favorited".
+  // Serves the count triggers and cascades; the primary key serves ?favorited= and "favorited".
   await db.schema.createIndex('favorites_article_id_idx').on('favorites').column('article_id').execute();
+  await createFavoritesCountTriggers(db);
 
   await db.schema
     .createTable('comments')
     .addColumn('id', 'integer', identity)
     .addColumn('article_id', 'integer', (column) => column.notNull().references('articles.id').onDelete('cascade'))
     .addColumn('author_id', 'integer', (column) => column.notNull().references('users.id').onDelete('cascade'))
-    .addColumn('body', 'text', (column) => column.notNull())
     .addColumn('created_at', timestamp, (column) => column.notNull())
     .addColumn('updated_at', timestamp, (column) => column.notNull())
+    .addColumn('body', 'text', (column) => column.notNull())
     .execute();
   await db.schema.createIndex('comments_article_id_id_idx').on('comments').columns(['article_id', 'id']).execute();
   await db.schema.createIndex('comments_author_id_idx').on('comments').column('author_id').execute();
 }
 
+async function createFavoritesCountTriggers(db: MigrationDb): Promise<void> {
+  if (isPostgres(db)) {
+    await sql`
+      create function favorites_count_follows() returns trigger language plpgsql as $$
+      begin
+        if tg_op = 'INSERT' then
+          update articles set favorites_count = favorites_count + 1 where id = new.article_id;
+        else
+          update articles set favorites_count = favorites_count - 1 where id = old.article_id;
+        end if;
+        return null;
+      end $$`.execute(db);
+    await sql`
+      create trigger favorites_count after insert or delete on favorites
+      for each row execute function favorites_count_follows()`.execute(db);
+    return;
+  }
+  await sql`
+    create trigger favorites_count_insert after insert on favorites begin
+      update articles set favorites_count = favorites_count + 1 where id = new.article_id;
+    end`.execute(db);
+  await sql`
+    create trigger favorites_count_delete after delete on favorites begin
+      update articles set favorites_count = favorites_count - 1 where id = old.article_id;
+    end`.execute(db);
+}
+
 export async function down(db: MigrationDb): Promise<void> {
+  if (isPostgres(db)) await sql`drop function if exists favorites_count_follows cascade`.execute(db);
   for (const table of ['comments', 'favorites', 'article_tags', 'tags', 'articles', 'follows', 'users']) {
     await db.schema.dropTable(table).execute();
   }

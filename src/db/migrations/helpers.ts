@@ -15,9 +15,12 @@ export interface DialectColumns {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type MigrationDb = Kysely<any>;
 
+export function isPostgres(db: MigrationDb): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
 export function dialectColumns(db: MigrationDb): DialectColumns {
-  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
-  return postgres
+  return isPostgres(db)
     ? { timestamp: 'timestamptz', identity: (column) => column.primaryKey().generatedByDefaultAsIdentity() }
     : { timestamp: 'text', identity: (column) => column.primaryKey().autoIncrement() };
 }

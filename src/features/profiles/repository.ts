@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { now } from '../../db/errors.ts';
+import { type Param, PreparedVariants } from '../../db/prepared.ts';
 import type { Database } from '../../db/schema.ts';
 import { notFound, unprocessable } from '../../errors.ts';
 
@@ -13,29 +14,29 @@ export interface ProfileView {
 /** Public profiles and the follow graph. */
 export class ProfilesRepository {
   readonly #db: Kysely<Database>;
+  readonly #profile: PreparedVariants<boolean, { username: string; viewerId: number }, Omit<ProfileView, 'following'> & { following: unknown }>;
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
+    this.#profile = new PreparedVariants(db, (withViewer, param: Param<{ username: string; viewerId: number }>) =>
+      db
+        .selectFrom('users as u')
+        .select(['u.username', 'u.bio', 'u.image'])
+        .select((eb) =>
+          (withViewer
+            ? eb.exists(
+                eb.selectFrom('follows as f').select('f.follower_id').whereRef('f.followed_id', '=', 'u.id').where('f.follower_id', '=', param('viewerId')),
+              )
+            : eb.lit(false)
+          ).as('following'),
+        )
+        .where('u.username', '=', param('username')),
+    );
   }
 
   /** The profile as `viewerId` sees it (following or not); 404 when there is no such user. */
   async get(username: string, viewerId: number | null): Promise<ProfileView> {
-    const row = await this.#db
-      .selectFrom('users as u')
-      .select(['u.username', 'u.bio', 'u.image'])
-      .select((eb) =>
-        eb
-          .exists(
-            eb
-              .selectFrom('follows as f')
-              .select('f.follower_id')
-              .whereRef('f.followed_id', '=', 'u.id')
-              .where('f.follower_id', '=', viewerId ?? 0),
-          )
-          .as('following'),
-      )
-      .where('u.username', '=', username)
-      .executeTakeFirst();
+    const row = await this.#profile.for(viewerId !== null).first({ username, viewerId: viewerId ?? 0 });
     if (row === undefined) throw notFound('profile');
     return { ...row, following: Boolean(row.following) };
   }

@@ -1,21 +1,45 @@
 import type { Kysely } from 'kysely';
+import { PreparedQuery } from '../../db/prepared.ts';
 import type { Database } from '../../db/schema.ts';
 import { byCodePoint } from '../../lib/sort.ts';
 
+/** How long another replica's tag changes may take to show here; this replica's show at once. */
+export const TAGS_FRESH_MS = 1000;
+
+/**
+ * The tag list is the same for every visitor and changes only when articles do, so it is kept
+ * for a second: GET /api/tags is the busiest read and this takes it off the database. Writes
+ * through this process call forget(), so they show immediately.
+ */
 export class TagsRepository {
-  readonly #db: Kysely<Database>;
+  readonly #inUse: PreparedQuery<Record<string, never>, { name: string }>;
+  #cached: { tags: readonly string[]; freshUntil: number } | undefined;
+  #generation = 0;
 
   constructor(db: Kysely<Database>) {
-    this.#db = db;
+    this.#inUse = new PreparedQuery(db, () =>
+      db
+        .selectFrom('tags as t')
+        .select('t.name')
+        .where((eb) => eb.exists(eb.selectFrom('article_tags as at').select('at.article_id').whereRef('at.tag_id', '=', 't.id'))),
+    );
   }
 
   /** Tags on at least one article, alphabetically (tags left behind by deleted articles are not listed). */
-  async inUse(): Promise<string[]> {
-    const rows = await this.#db
-      .selectFrom('tags as t')
-      .select('t.name')
-      .where((eb) => eb.exists(eb.selectFrom('article_tags as at').select('at.article_id').whereRef('at.tag_id', '=', 't.id')))
-      .execute();
-    return rows.map((row) => row.name).sort(byCodePoint);
+  async inUse(): Promise<readonly string[]> {
+    const cached = this.#cached;
+    if (cached !== undefined && Date.now() < cached.freshUntil) return cached.tags;
+    const generation = this.#generation;
+    const rows = await this.#inUse.all({});
+    const tags = Object.freeze(rows.map((row) => row.name).sort(byCodePoint));
+    // A write that raced with this read may have changed the answer: then do not keep it.
+    if (generation === this.#generation) this.#cached = { tags, freshUntil: Date.now() + TAGS_FRESH_MS };
+    return tags;
+  }
+
+  /** Articles' tags changed: the next read goes to the database. */
+  forget(): void {
+    this.#generation += 1;
+    this.#cached = undefined;
   }
 }

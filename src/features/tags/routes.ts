@@ -11,5 +11,5 @@ export default function tagsRoutes(fastify: FastifyInstance): void {
 
   app.get('/tags', {
     schema: { tags: ['Tags'], summary: 'Tags in use, alphabetically', response: { 200: TagsResponse } },
-  }, async () => ({ tags: await tags.inUse() }));
+  }, async () => ({ tags: [...(await tags.inUse())] }));
 }

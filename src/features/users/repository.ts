@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Updateable } from 'kysely';
 import { now, violatedUniqueConstraint } from '../../db/errors.ts';
-import type { Database } from '../../db/schema.ts';
+import { type Param, PreparedQuery, PreparedVariants } from '../../db/prepared.ts';
+import type { Database, UsersTable } from '../../db/schema.ts';
 import { alreadyTaken, type FieldErrors, unprocessable } from '../../errors.ts';
 
 /** A user as the rest of the app sees one: never with the password hash. */
@@ -28,27 +29,38 @@ export interface UserChanges {
 
 const USER_COLUMNS = ['id', 'email', 'username', 'bio', 'image'] as const;
 
+type ChangeableColumn = 'email' | 'username' | 'password_hash' | 'bio' | 'image';
+type UpdateParams = Record<ChangeableColumn, string | null | undefined> & { id: number; updatedAt: string };
+
 export class UsersRepository {
   readonly #db: Kysely<Database>;
+  readonly #byId: PreparedQuery<{ id: number }, UserRecord>;
+  readonly #credentials: PreparedQuery<{ email: string }, UserRecord & { password_hash: string }>;
+  /** Keyed by the comma-separated columns an update changes. */
+  readonly #update: PreparedVariants<string, UpdateParams, UserRecord>;
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
+    this.#byId = new PreparedQuery(db, (param: Param<{ id: number }>) =>
+      db.selectFrom('users').select(USER_COLUMNS).where('id', '=', param('id')),
+    );
+    this.#credentials = new PreparedQuery(db, (param: Param<{ email: string }>) =>
+      db.selectFrom('users').select([...USER_COLUMNS, 'password_hash']).where('email', '=', param('email')),
+    );
+    this.#update = new PreparedVariants(db, (columns, param: Param<UpdateParams>) => {
+      const set: Updateable<UsersTable> = { updated_at: param('updatedAt') };
+      for (const column of columns.split(',').filter(Boolean) as ChangeableColumn[]) set[column] = param(column) as string;
+      return db.updateTable('users').set(set).where('id', '=', param('id')).returning(USER_COLUMNS);
+    });
   }
 
+  /** Runs on every signed-in request (token → user), hence prepared. */
   findById(id: number): Promise<UserRecord | undefined> {
-    return this.#db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
-  }
-
-  findByUsername(username: string): Promise<UserRecord | undefined> {
-    return this.#db.selectFrom('users').select(USER_COLUMNS).where('username', '=', username).executeTakeFirst();
+    return this.#byId.first({ id });
   }
 
   async findCredentials(email: string): Promise<{ user: UserRecord; passwordHash: string } | undefined> {
-    const row = await this.#db
-      .selectFrom('users')
-      .select([...USER_COLUMNS, 'password_hash'])
-      .where('email', '=', email)
-      .executeTakeFirst();
+    const row = await this.#credentials.first({ email });
     if (row === undefined) return undefined;
     const { password_hash: passwordHash, ...user } = row;
     return { user, passwordHash };
@@ -78,20 +90,20 @@ export class UsersRepository {
 
   async update(id: number, changes: UserChanges): Promise<UserRecord> {
     await this.#refuseTaken(changes, id);
+    const params: UpdateParams = {
+      id,
+      updatedAt: now(),
+      email: changes.email,
+      username: changes.username,
+      password_hash: changes.passwordHash,
+      bio: changes.bio,
+      image: changes.image,
+    };
+    const columns = (['email', 'username', 'password_hash', 'bio', 'image'] as const).filter((column) => params[column] !== undefined);
     try {
-      return await this.#db
-        .updateTable('users')
-        .set({
-          ...(changes.email !== undefined && { email: changes.email }),
-          ...(changes.username !== undefined && { username: changes.username }),
-          ...(changes.passwordHash !== undefined && { password_hash: changes.passwordHash }),
-          ...(changes.bio !== undefined && { bio: changes.bio }),
-          ...(changes.image !== undefined && { image: changes.image }),
-          updated_at: now(),
-        })
-        .where('id', '=', id)
-        .returning(USER_COLUMNS)
-        .executeTakeFirstOrThrow();
+      const updated = await this.#update.for(columns.join(',')).first(params);
+      if (updated === undefined) throw new Error(`user ${id} vanished during an update`);
+      return updated;
     } catch (error) {
       throw takenFieldError(error) ?? error;
     }
