@@ -1,7 +1,7 @@
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
-import type { Config } from './config.ts';
+import type { ConfigWithSecrets } from './secrets.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import articlesRoutes from './features/articles/routes.ts';
@@ -29,8 +29,7 @@ export interface BuildOptions {
  * Order: cross-cutting plugins, then domain services, then features. The embedded SQLite
  * database migrates itself; PostgreSQL does only with MIGRATE_ON_START=true.
  */
-export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
-  if (config.jwtSecret === undefined) throw new Error('buildApp needs config.jwtSecret; call ensureJwtSecret first');
+export async function buildApp(config: ConfigWithSecrets, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) },
     bodyLimit: config.bodyLimitBytes,
@@ -67,7 +66,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(securityPlugin, { corsOrigins: config.corsOrigins });
   await app.register(openapiPlugin, { version: config.appVersion });
   await app.register(healthPlugin, { version: config.appVersion, gitSha: config.gitSha });
-  await app.register(repositoriesPlugin);
+  await app.register(repositoriesPlugin, {
+    signInPolicy: {
+      maxFailures: config.signInMaxFailures,
+      maxFailuresPerAddress: config.signInMaxFailuresPerAddress,
+      lockoutSeconds: config.signInLockoutSeconds,
+    },
+  });
   await app.register(authPlugin, { jwtSecret: config.jwtSecret, jwtTtlSeconds: config.jwtTtlSeconds });
 
   await app.register(
@@ -88,7 +93,7 @@ function trustHops(hops: number) {
   return (_address: string, hop: number) => hop < hops;
 }
 
-async function migrateIfAllowed(app: FastifyInstance, config: Config, db: Parameters<typeof migrateToLatest>[0]): Promise<void> {
+async function migrateIfAllowed(app: FastifyInstance, config: ConfigWithSecrets, db: Parameters<typeof migrateToLatest>[0]): Promise<void> {
   const embedded = config.databaseUrl === undefined;
   if (embedded || config.migrateOnStart) {
     const applied = await migrateToLatest(db);

@@ -14,9 +14,21 @@ export interface Config {
   readonly dataDir: string;
   readonly databasePoolSize: number;
   readonly migrateOnStart: boolean;
-  /** Absent only before ensureJwtSecret() fills it in outside production. */
+  /** Absent only before ensureSecrets() fills it in outside production. */
   readonly jwtSecret: string | undefined;
   readonly jwtTtlSeconds: number;
+  /** Signs session cookies; absent only before ensureSecrets() fills it in outside production. */
+  readonly sessionSecret: string | undefined;
+  readonly sessionIdleSeconds: number;
+  readonly sessionMaxAgeSeconds: number;
+  readonly cookieSecure: boolean;
+  readonly uploadLimitBytes: number;
+  readonly signInMaxFailures: number;
+  readonly signInMaxFailuresPerAddress: number;
+  readonly signInLockoutSeconds: number;
+  readonly adminEmail: string | undefined;
+  readonly adminUsername: string | undefined;
+  readonly adminPassword: string | undefined;
   readonly logLevel: LogLevel;
   readonly corsOrigins: readonly string[];
   readonly bodyLimitBytes: number;
@@ -44,17 +56,18 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const NODE_ENVS = ['development', 'production', 'test'] as const;
-const MIN_JWT_SECRET_LENGTH = 32;
+const MIN_SECRET_LENGTH = 32;
 
 export function loadConfig(env: Env): Config {
   const read = new EnvReader(env);
   const nodeEnv = read.oneOf('NODE_ENV', NODE_ENVS, 'development');
-  const jwtSecret = read.optional('JWT_SECRET');
-  if (jwtSecret === undefined && nodeEnv === 'production') {
-    throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production');
-  }
-  if (jwtSecret !== undefined && jwtSecret.length < MIN_JWT_SECRET_LENGTH) {
-    throw new ConfigError('JWT_SECRET', `must be at least ${MIN_JWT_SECRET_LENGTH} characters long`);
+  const production = nodeEnv === 'production';
+  const jwtSecret = read.secret('JWT_SECRET', production);
+  const sessionSecret = read.secret('SESSION_SECRET', production);
+  const adminEmail = read.optional('ADMIN_EMAIL');
+  const adminPassword = read.optional('ADMIN_PASSWORD');
+  if (adminEmail !== undefined && adminPassword === undefined) {
+    throw new ConfigError('ADMIN_PASSWORD', 'is required with ADMIN_EMAIL (there is no default admin password)');
   }
 
   return Object.freeze({
@@ -67,6 +80,17 @@ export function loadConfig(env: Env): Config {
     migrateOnStart: read.boolean('MIGRATE_ON_START', false),
     jwtSecret,
     jwtTtlSeconds: read.duration('JWT_TTL', '24h', { minSeconds: 60 }),
+    sessionSecret,
+    sessionIdleSeconds: read.duration('SESSION_IDLE_TIMEOUT', '30m', { minSeconds: 60 }),
+    sessionMaxAgeSeconds: read.duration('SESSION_MAX_AGE', '12h', { minSeconds: 60 }),
+    cookieSecure: read.boolean('COOKIE_SECURE', production),
+    uploadLimitBytes: read.byteSize('UPLOAD_LIMIT', '2mb'),
+    signInMaxFailures: read.integer('SIGNIN_MAX_FAILURES', 5, { min: 1, max: 1000 }),
+    signInMaxFailuresPerAddress: read.integer('SIGNIN_MAX_FAILURES_PER_ADDRESS', 20, { min: 1, max: 100_000 }),
+    signInLockoutSeconds: read.duration('SIGNIN_LOCKOUT', '15m', { minSeconds: 1 }),
+    adminEmail,
+    adminUsername: read.optional('ADMIN_USERNAME'),
+    adminPassword,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     corsOrigins: Object.freeze(read.origins('CORS_ORIGINS')),
     bodyLimitBytes: read.byteSize('BODY_LIMIT', '1mb'),
@@ -114,6 +138,16 @@ class EnvReader {
   optional(name: string): string | undefined {
     const value = this.#env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
+  }
+
+  /** A signing key: required in production, at least 32 characters when given. */
+  secret(name: string, required: boolean): string | undefined {
+    const value = this.optional(name);
+    if (value === undefined && required) throw new ConfigError(name, 'is required when NODE_ENV=production');
+    if (value !== undefined && value.length < MIN_SECRET_LENGTH) {
+      throw new ConfigError(name, `must be at least ${MIN_SECRET_LENGTH} characters long`);
+    }
+    return value;
   }
 
   string(name: string, fallback: string): string {

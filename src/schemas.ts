@@ -14,6 +14,7 @@ const ERROR_DESCRIPTIONS = {
   403: 'Signed in, but not allowed to do this',
   404: 'No such resource',
   422: 'The request failed validation',
+  429: 'Too many failed attempts; see Retry-After',
 } as const;
 
 type DocumentedErrorStatus = keyof typeof ERROR_DESCRIPTIONS;

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { buildApp } from './app.ts';
 import { ConfigError, environmentWithDotEnv, loadConfig } from './config.ts';
 import { loggerOptions } from './logger.ts';
-import { ensureJwtSecret } from './secrets.ts';
+import { ensureSecrets } from './secrets.ts';
 import { createShutdown } from './shutdown.ts';
 
 // Buffered, asynchronous log writes (one syscall per batch rather than per line); every exit
@@ -26,15 +26,15 @@ process.on('unhandledRejection', (reason) => {
 
 /** Process entry: configuration, the app, the port, and signals. */
 async function main(): Promise<void> {
-  let config;
+  let loaded;
   try {
-    config = loadConfig(environmentWithDotEnv(process.env));
+    loaded = loadConfig(environmentWithDotEnv(process.env));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     log.fatal({ variable: error.variable }, error.message);
     exit(1);
   }
-  config = ensureJwtSecret(config, (message) => log.warn(message));
+  const config = ensureSecrets(loaded, (message) => log.warn(message));
 
   const app = await buildApp(config, { logStream: logDestination });
   const shutdown = createShutdown(

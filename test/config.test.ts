@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, environmentWithDotEnv, loadConfig } from '../src/config.ts';
-import { ensureJwtSecret } from '../src/secrets.ts';
+import { ensureSecrets } from '../src/secrets.ts';
 
 const SECRET = 'a-secret-that-is-at-least-32-characters-long';
 
@@ -21,6 +21,17 @@ describe('loadConfig', () => {
       migrateOnStart: false,
       jwtSecret: undefined,
       jwtTtlSeconds: 86_400,
+      sessionSecret: undefined,
+      sessionIdleSeconds: 1800,
+      sessionMaxAgeSeconds: 43_200,
+      cookieSecure: false,
+      uploadLimitBytes: 2_097_152,
+      signInMaxFailures: 5,
+      signInMaxFailuresPerAddress: 20,
+      signInLockoutSeconds: 900,
+      adminEmail: undefined,
+      adminUsername: undefined,
+      adminPassword: undefined,
       logLevel: 'info',
       corsOrigins: [],
       bodyLimitBytes: 1_048_576,
@@ -45,6 +56,17 @@ describe('loadConfig', () => {
       MIGRATE_ON_START: 'true',
       JWT_SECRET: SECRET,
       JWT_TTL: '15m',
+      SESSION_SECRET: `${SECRET}-session`,
+      SESSION_IDLE_TIMEOUT: '10m',
+      SESSION_MAX_AGE: '8h',
+      COOKIE_SECURE: 'false',
+      UPLOAD_LIMIT: '1mb',
+      SIGNIN_MAX_FAILURES: '3',
+      SIGNIN_MAX_FAILURES_PER_ADDRESS: '50',
+      SIGNIN_LOCKOUT: '5m',
+      ADMIN_EMAIL: 'root@example.com',
+      ADMIN_USERNAME: 'root',
+      ADMIN_PASSWORD: 'Root-Password-1',
       LOG_LEVEL: 'warn',
       CORS_ORIGINS: 'https://a.example, https://b.example:8443',
       BODY_LIMIT: '512kb',
@@ -66,6 +88,17 @@ describe('loadConfig', () => {
       migrateOnStart: true,
       jwtSecret: SECRET,
       jwtTtlSeconds: 900,
+      sessionSecret: `${SECRET}-session`,
+      sessionIdleSeconds: 600,
+      sessionMaxAgeSeconds: 28_800,
+      cookieSecure: false,
+      uploadLimitBytes: 1_048_576,
+      signInMaxFailures: 3,
+      signInMaxFailuresPerAddress: 50,
+      signInLockoutSeconds: 300,
+      adminEmail: 'root@example.com',
+      adminUsername: 'root',
+      adminPassword: 'Root-Password-1',
       logLevel: 'warn',
       corsOrigins: ['https://a.example', 'https://b.example:8443'],
       bodyLimitBytes: 524_288,
@@ -101,6 +134,11 @@ describe('loadConfig', () => {
     [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE', 'must be between 1 and 500, got 0'],
     [{ MIGRATE_ON_START: 'yes' }, 'MIGRATE_ON_START', 'must be true or false, got "yes"'],
     [{ NODE_ENV: 'production' }, 'JWT_SECRET', 'is required when NODE_ENV=production'],
+    [{ NODE_ENV: 'production', JWT_SECRET: SECRET }, 'SESSION_SECRET', 'is required when NODE_ENV=production'],
+    [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET', 'must be at least 32 characters long'],
+    [{ ADMIN_EMAIL: 'root@example.com' }, 'ADMIN_PASSWORD', 'is required with ADMIN_EMAIL (there is no default admin password)'],
+    [{ UPLOAD_LIMIT: 'big' }, 'UPLOAD_LIMIT', 'must be a size like 1048576, 512kb or 1mb, got "big"'],
+    [{ SIGNIN_MAX_FAILURES: '0' }, 'SIGNIN_MAX_FAILURES', 'must be between 1 and 1000, got 0'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET', 'must be at least 32 characters long'],
     [{ JWT_TTL: 'forever' }, 'JWT_TTL', 'must be a duration like 3600, 15m, 24h or 7d, got "forever"'],
     [{ JWT_TTL: '10s' }, 'JWT_TTL', 'must be at least 60 seconds, got "10s"'],
@@ -121,6 +159,13 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variable).toBe(variable);
     expect((error as ConfigError).message).toBe(`Invalid configuration: ${variable} ${problem}`);
+  });
+
+  it('turns secure cookies on in production unless told otherwise', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: SECRET, SESSION_SECRET: SECRET };
+
+    expect(loadConfig(production).cookieSecure).toBe(true);
+    expect(loadConfig({ ...production, COOKIE_SECURE: 'false' }).cookieSecure).toBe(false);
   });
 
   it('treats empty values as unset', () => {
@@ -158,29 +203,33 @@ describe('.env files', () => {
   });
 });
 
-describe('ensureJwtSecret', () => {
+describe('ensureSecrets', () => {
   let dir: string | undefined;
   afterEach(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('generates a development secret once, keeps it private in DATA_DIR, and warns', () => {
+  it('generates development secrets once, keeps them private in DATA_DIR, and warns', () => {
     dir = mkdtempSync(join(tmpdir(), 'shipshape-secret-'));
     const warnings: string[] = [];
     const config = loadConfig({ DATA_DIR: join(dir, 'nested') });
 
-    const first = ensureJwtSecret(config, (message) => warnings.push(message));
-    const second = ensureJwtSecret(config, (message) => warnings.push(message));
+    const first = ensureSecrets(config, (message) => warnings.push(message));
+    const second = ensureSecrets(config, (message) => warnings.push(message));
 
     expect(first.jwtSecret).toMatch(/^[\w-]{64}$/);
-    expect(second.jwtSecret).toBe(first.jwtSecret);
+    expect(first.sessionSecret).toMatch(/^[\w-]{64}$/);
+    expect(first.sessionSecret).not.toBe(first.jwtSecret);
+    expect(second).toEqual(first);
     expect(statSync(join(dir, 'nested', 'jwt-secret')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'nested', 'session-secret')).mode & 0o777).toBe(0o600);
     expect(warnings[0]).toMatch(/JWT_SECRET is not set/);
+    expect(warnings[1]).toMatch(/SESSION_SECRET is not set/);
   });
 
-  it('leaves a configured secret alone', () => {
-    const config = loadConfig({ JWT_SECRET: SECRET });
+  it('leaves configured secrets alone', () => {
+    const config = loadConfig({ JWT_SECRET: SECRET, SESSION_SECRET: `${SECRET}-2` });
 
-    expect(ensureJwtSecret(config, () => undefined)).toBe(config);
+    expect(ensureSecrets(config, () => undefined)).toBe(config);
   });
 });

@@ -13,6 +13,10 @@ export interface Database {
   article_tags: ArticleTagsTable;
   favorites: FavoritesTable;
   comments: CommentsTable;
+  sessions: SessionsTable;
+  images: ImagesTable;
+  audit_log: AuditLogTable;
+  sign_in_failures: SignInFailuresTable;
 }
 
 export interface UsersTable {
@@ -24,6 +28,8 @@ export interface UsersTable {
   image: string | null;
   created_at: string;
   updated_at: string;
+  role: Generated<'user' | 'admin'>;
+  disabled_at: string | null;
 }
 
 export interface FollowsTable {
@@ -70,4 +76,41 @@ export interface CommentsTable {
   body: string;
   created_at: string;
   updated_at: string;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: number | null;
+  /** The session as JSON. */
+  data: string;
+  /** Epoch milliseconds. */
+  expires_at: number;
+  absolute_expires_at: number;
+}
+
+export interface ImagesTable {
+  /** sha256 of the bytes, hex: the image's name in /images/<hash>. */
+  hash: string;
+  content_type: string;
+  size: number;
+  uploaded_by: number | null;
+  created_at: string;
+  data: Buffer;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  actor_id: number | null;
+  actor_username: string;
+  action: string;
+  target: string;
+  detail: string | null;
+  created_at: string;
+}
+
+export interface SignInFailuresTable {
+  key: string;
+  failures: number;
+  /** Epoch milliseconds. */
+  window_ends_at: number;
 }

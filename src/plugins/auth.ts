@@ -79,6 +79,7 @@ export default fp(
       }
       const user = await app.repositories.users.findById(tokens.userIdOf(token));
       if (user === undefined) throw unauthorized('is invalid');
+      if (user.disabled_at !== null) throw unauthorized('belongs to a disabled account');
       request.auth = { user, token };
     }
 

@@ -6,6 +6,7 @@ import { ProfilesRepository } from '../features/profiles/repository.ts';
 import { TagsRepository } from '../features/tags/repository.ts';
 import { AccountService } from '../features/users/accounts.ts';
 import { UsersRepository } from '../features/users/repository.ts';
+import { SignInThrottle, type ThrottlePolicy } from '../features/users/sign-in-throttle.ts';
 
 export interface Repositories {
   readonly users: UsersRepository;
@@ -19,6 +20,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     repositories: Repositories;
     accounts: AccountService;
+    signInThrottle: SignInThrottle;
   }
 }
 
@@ -27,7 +29,7 @@ declare module 'fastify' {
  * call the same ones, so the rules live in one place.
  */
 export default fp(
-  (app: FastifyInstance) => {
+  (app: FastifyInstance, options: { signInPolicy: ThrottlePolicy }) => {
     const users = new UsersRepository(app.db);
     const tags = new TagsRepository(app.db);
     app.decorate('repositories', {
@@ -37,7 +39,9 @@ export default fp(
       comments: new CommentsRepository(app.db),
       tags,
     });
-    app.decorate('accounts', new AccountService(users));
+    const throttle = new SignInThrottle(app.db, options.signInPolicy);
+    app.decorate('signInThrottle', throttle);
+    app.decorate('accounts', new AccountService(users, throttle));
   },
   { name: 'repositories', dependencies: ['database'] },
 );

@@ -6,9 +6,11 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../../src/app.ts';
-import { type Config, type Env, loadConfig } from '../../src/config.ts';
+import { type Env, loadConfig } from '../../src/config.ts';
+import { type ConfigWithSecrets, ensureSecrets } from '../../src/secrets.ts';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+export const TEST_SESSION_SECRET = 'test-session-secret-that-is-long-enough-0123456789';
 
 /** The PostgreSQL admin URL when the suite runs under scripts/with-postgres.sh. */
 export const postgresAdminUrl = process.env.TEST_DATABASE_URL;
@@ -16,7 +18,7 @@ export const dialectUnderTest = postgresAdminUrl === undefined ? 'sqlite' : 'pos
 
 export interface TestApp {
   readonly app: FastifyInstance;
-  readonly config: Config;
+  readonly config: ConfigWithSecrets;
   /** Every log line the app wrote, parsed. */
   readonly logs: Record<string, unknown>[];
   close(): Promise<void>;
@@ -37,14 +39,16 @@ export interface TestAppOptions {
  */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const storage = await createTestStorage();
-  const config = loadConfig({
+  const loaded = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     JWT_SECRET: TEST_JWT_SECRET,
+    SESSION_SECRET: TEST_SESSION_SECRET,
     DATA_DIR: storage.dataDir,
     ...(storage.databaseUrl ? { DATABASE_URL: storage.databaseUrl, MIGRATE_ON_START: String(options.migrate ?? true) } : {}),
     ...options.env,
   });
+  const config = ensureSecrets(loaded, () => undefined);
   const logs: Record<string, unknown>[] = [];
   const logStream = new PassThrough();
   logStream.on('data', (chunk: Buffer) => {

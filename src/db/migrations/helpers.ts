@@ -7,6 +7,8 @@ import { type ColumnDefinitionBuilder, type Kysely, PostgresAdapter } from 'kyse
 export interface DialectColumns {
   /** Type name for a timestamp column (ISO 8601 text on SQLite). */
   readonly timestamp: 'timestamptz' | 'text';
+  /** Type name for raw bytes. */
+  readonly binary: 'bytea' | 'blob';
   /** Builds an auto-incrementing integer primary key. */
   readonly identity: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
 }
@@ -21,6 +23,6 @@ export function isPostgres(db: MigrationDb): boolean {
 
 export function dialectColumns(db: MigrationDb): DialectColumns {
   return isPostgres(db)
-    ? { timestamp: 'timestamptz', identity: (column) => column.primaryKey().generatedByDefaultAsIdentity() }
-    : { timestamp: 'text', identity: (column) => column.primaryKey().autoIncrement() };
+    ? { timestamp: 'timestamptz', binary: 'bytea', identity: (column) => column.primaryKey().generatedByDefaultAsIdentity() }
+    : { timestamp: 'text', binary: 'blob', identity: (column) => column.primaryKey().autoIncrement() };
 }

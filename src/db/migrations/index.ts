@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely/migration';
 import * as conduitSchema from './0001_conduit_schema.ts';
+import * as webAccounts from './0002_web_accounts.ts';
 
 /**
  * Every migration, in order. Listed here rather than read from a folder so the set is the
@@ -7,4 +8,5 @@ import * as conduitSchema from './0001_conduit_schema.ts';
  */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_conduit_schema': conduitSchema,
+  '0002_web_accounts': webAccounts,
 };

@@ -2,6 +2,7 @@ import { ClientError, unprocessable } from '../../errors.ts';
 import { hashPassword, passwordMatches } from './password-hashing.ts';
 import { passwordProblems } from './password-policy.ts';
 import type { UserRecord, UsersRepository } from './repository.ts';
+import type { SignInThrottle } from './sign-in-throttle.ts';
 
 export interface Registration {
   email: string;
@@ -23,9 +24,11 @@ export interface AccountChanges {
  */
 export class AccountService {
   readonly #users: UsersRepository;
+  readonly #throttle: SignInThrottle;
 
-  constructor(users: UsersRepository) {
+  constructor(users: UsersRepository, throttle: SignInThrottle) {
     this.#users = users;
+    this.#throttle = throttle;
   }
 
   async register(registration: Registration): Promise<UserRecord> {
@@ -37,12 +40,21 @@ export class AccountService {
     });
   }
 
-  /** The user these credentials belong to; a 401 that does not say which part was wrong. */
-  async authenticate(email: string, password: string): Promise<UserRecord> {
-    const credentials = await this.#users.findCredentials(normalizeEmail(email));
+  /**
+   * The user these credentials belong to. Wrong credentials get a 401 that does not say which
+   * part was wrong, and count towards the sign-in throttle (429 once locked); a disabled
+   * account gets 403.
+   */
+  async authenticate(email: string, password: string, clientAddress: string): Promise<UserRecord> {
+    const normalized = normalizeEmail(email);
+    await this.#throttle.refuseIfLocked(normalized, clientAddress);
+    const credentials = await this.#users.findCredentials(normalized);
     if (!(await passwordMatches(credentials?.passwordHash, password)) || credentials === undefined) {
+      await this.#throttle.recordFailure(normalized, clientAddress);
       throw new ClientError(401, { 'email or password': ['is invalid'] });
     }
+    if (credentials.user.disabled_at !== null) throw new ClientError(403, { account: ['is disabled; ask an administrator'] });
+    await this.#throttle.recordSuccess(normalized);
     return credentials.user;
   }
 

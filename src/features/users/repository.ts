@@ -11,6 +11,9 @@ export interface UserRecord {
   readonly username: string;
   readonly bio: string | null;
   readonly image: string | null;
+  readonly role: 'user' | 'admin';
+  /** When an admin disabled the account; a disabled account cannot sign in or use a token. */
+  readonly disabled_at: string | null;
 }
 
 export interface NewUser {
@@ -27,7 +30,7 @@ export interface UserChanges {
   image?: string | null | undefined;
 }
 
-const USER_COLUMNS = ['id', 'email', 'username', 'bio', 'image'] as const;
+const USER_COLUMNS = ['id', 'email', 'username', 'bio', 'image', 'role', 'disabled_at'] as const;
 
 type ChangeableColumn = 'email' | 'username' | 'password_hash' | 'bio' | 'image';
 type UpdateParams = Record<ChangeableColumn, string | null | undefined> & { id: number; updatedAt: string };

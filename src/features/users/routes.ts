@@ -29,11 +29,11 @@ export default function usersRoutes(fastify: FastifyInstance): void {
       tags,
       summary: 'Sign in with email and password',
       body: LoginBody,
-      response: { 200: UserResponse, ...errorResponses(401, 422) },
+      response: { 200: UserResponse, ...errorResponses(401, 403, 422, 429) },
     },
   }, async (request) => {
     const { email, password } = request.body.user;
-    const user = await accounts.authenticate(email, password);
+    const user = await accounts.authenticate(email, password, request.ip);
     return userResponse(user, tokens.issue(user.id));
   });
 

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Conduit, uniqueName } from './helpers/conduit.ts';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+
+let testApp: TestApp;
+let api: Conduit;
+
+beforeAll(async () => {
+  // Behind a trusted proxy, so each test can speak from its own client address.
+  testApp = await createTestApp({ env: { SIGNIN_MAX_FAILURES: '3', SIGNIN_MAX_FAILURES_PER_ADDRESS: '8', SIGNIN_LOCKOUT: '2', TRUST_PROXY: 'true' } });
+  api = new Conduit(testApp.app);
+});
+afterAll(() => testApp.close());
+
+let nextAddress = 1;
+function freshAddress(): string {
+  nextAddress += 1;
+  return `10.0.${nextAddress}.1`;
+}
+
+function login(email: string, password: string, address: string) {
+  return api.request<{ errors: Record<string, string[]> }>('POST', '/api/users/login', {
+    body: { user: { email, password } },
+    headers: { 'x-forwarded-for': address },
+  });
+}
+
+describe('sign-in throttling (API)', () => {
+  it('locks an account after repeated failures with 429 and Retry-After, even for the right password', async () => {
+    const user = await api.register();
+    const address = freshAddress();
+    for (let attempt = 0; attempt < 3; attempt += 1) expect((await login(user.email, 'Wrong-Password-1', address)).status).toBe(401);
+
+    const locked = await login(user.email, user.password, freshAddress());
+
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(locked.body.errors['sign-in']?.[0]).toMatch(/^is locked after too many failed attempts; try again in \d+ seconds$/);
+  });
+
+  it('lets the account in again once the lockout window has passed', async () => {
+    const user = await api.register();
+    const address = freshAddress();
+    for (let attempt = 0; attempt < 3; attempt += 1) await login(user.email, 'Wrong-Password-1', address);
+
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+
+    expect((await login(user.email, user.password, address)).status).toBe(200);
+  });
+
+  it('forgets earlier failures after a successful sign-in', async () => {
+    const user = await api.register();
+    const address = freshAddress();
+    await login(user.email, 'Wrong-Password-1', address);
+    await login(user.email, 'Wrong-Password-1', address);
+    expect((await login(user.email, user.password, address)).status).toBe(200);
+
+    await login(user.email, 'Wrong-Password-1', address);
+    await login(user.email, 'Wrong-Password-1', address);
+
+    expect((await login(user.email, user.password, address)).status).toBe(200);
+  });
+
+  it('locks a client address that fails across many accounts, but not other addresses', async () => {
+    const victim = await api.register();
+    for (let attempt = 0; attempt < 8; attempt += 1) await login(`${uniqueName()}@example.com`, 'Wrong-Password-1', '10.9.9.9');
+
+    const fromAttacker = await login(victim.email, victim.password, '10.9.9.9');
+    const fromElsewhere = await login(victim.email, victim.password, '10.1.1.1');
+
+    expect(fromAttacker.status).toBe(429);
+    expect(fromElsewhere.status).toBe(200);
+  });
+});
