@@ -9,10 +9,13 @@ import commentsRoutes from './features/comments/routes.ts';
 import profilesRoutes from './features/profiles/routes.ts';
 import tagsRoutes from './features/tags/routes.ts';
 import usersRoutes from './features/users/routes.ts';
+import imagesRoutes from './features/images/routes.ts';
+import webApplication from './features/web/index.ts';
+import staticAssets from './plugins/assets.ts';
 import { AccessLog, loggerOptions, REQUEST_ID_HEADER, requestIdFor } from './logger.ts';
 import authPlugin from './plugins/auth.ts';
 import databasePlugin from './plugins/database.ts';
-import errorsPlugin from './plugins/errors.ts';
+import errorsPlugin, { jsonNotFound } from './plugins/errors.ts';
 import healthPlugin from './plugins/health.ts';
 import metricsPlugin, { AppMetrics } from './plugins/metrics.ts';
 import openapiPlugin from './plugins/openapi.ts';
@@ -67,6 +70,7 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
   await app.register(openapiPlugin, { version: config.appVersion });
   await app.register(healthPlugin, { version: config.appVersion, gitSha: config.gitSha });
   await app.register(repositoriesPlugin, {
+    sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
     signInPolicy: {
       maxFailures: config.signInMaxFailures,
       maxFailuresPerAddress: config.signInMaxFailuresPerAddress,
@@ -77,6 +81,7 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
 
   await app.register(
     async (api) => {
+      api.setNotFoundHandler(jsonNotFound);
       await api.register(usersRoutes);
       await api.register(profilesRoutes);
       await api.register(articlesRoutes);
@@ -85,6 +90,9 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
     },
     { prefix: '/api' },
   );
+  await app.register(imagesRoutes);
+  await app.register(staticAssets);
+  await app.register(webApplication, { config });
   return app;
 }
 

@@ -1,21 +1,29 @@
+import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, environmentWithDotEnv, loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
+import { ClientError } from './errors.ts';
+import { COMMAND_LINE } from './features/admin/service.ts';
 import { loggerOptions } from './logger.ts';
+import { createServices } from './services.ts';
 
-const USAGE = `usage: node dist/cli.js <command>
+const USAGE = `usage: node dist/cli.js <command> [options]
 
 commands:
   migrate            apply pending database migrations (safe to run twice or concurrently)
   migrate:status     list pending migrations; exit 2 when some are pending
+  admin:create --email <email> [--username <name>]
+                     create an admin, or promote the account with that email; the password
+                     comes from ADMIN_PASSWORD or the first line of standard input (no default)
 `;
+
+const log = pino(loggerOptions('info'));
 
 /** Operational commands that run in the same image as the server (e.g. a migration Job). */
 async function main(argv: string[]): Promise<number> {
-  const log = pino(loggerOptions('info'));
-  const [command] = argv;
-  if (command !== 'migrate' && command !== 'migrate:status') {
+  const [command, ...rest] = argv;
+  if (command !== 'migrate' && command !== 'migrate:status' && command !== 'admin:create') {
     process.stderr.write(USAGE);
     return 64;
   }
@@ -28,21 +36,59 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const database = openDatabase(config);
+  const where = { dialect: database.dialect, location: database.location };
   try {
     if (command === 'migrate') {
       const applied = await migrateToLatest(database.db);
-      log.info({ dialect: database.dialect, location: database.location, applied }, applied.length > 0 ? 'migrations applied' : 'database already current');
+      log.info({ ...where, applied }, applied.length > 0 ? 'migrations applied' : 'database already current');
       return 0;
     }
-    const pending = await pendingMigrations(database.db);
-    log.info({ dialect: database.dialect, location: database.location, pending }, pending.length > 0 ? 'migrations pending' : 'database current');
-    return pending.length > 0 ? 2 : 0;
+    if (command === 'migrate:status') {
+      const pending = await pendingMigrations(database.db);
+      log.info({ ...where, pending }, pending.length > 0 ? 'migrations pending' : 'database current');
+      return pending.length > 0 ? 2 : 0;
+    }
+    return await createAdmin(rest, config, database);
   } catch (error) {
-    log.error({ err: error }, `${command} failed`);
+    if (error instanceof ClientError) log.error({ errors: error.errors }, `${command} refused: ${error.message}`);
+    else log.error({ err: error }, `${command} failed`);
     return 1;
   } finally {
     await database.close();
   }
+}
+
+async function createAdmin(args: string[], config: ReturnType<typeof loadConfig>, database: ReturnType<typeof openDatabase>): Promise<number> {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, username: { type: 'string' } } });
+  if (values.email === undefined) {
+    process.stderr.write(USAGE);
+    return 64;
+  }
+  const password = process.env.ADMIN_PASSWORD ?? (await firstLineOfStdin());
+  if (!password) {
+    log.error('no password: set ADMIN_PASSWORD or pipe it on standard input');
+    return 1;
+  }
+  if (database.dialect === 'sqlite') await migrateToLatest(database.db);
+  const pending = await pendingMigrations(database.db);
+  if (pending.length > 0) {
+    log.error({ pending }, 'database migrations are pending: run the migrate command first');
+    return 1;
+  }
+  const services = createServices(database.db, {
+    sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
+    signInPolicy: { maxFailures: config.signInMaxFailures, maxFailuresPerAddress: config.signInMaxFailuresPerAddress, lockoutSeconds: config.signInLockoutSeconds },
+  });
+  const { created, user } = await services.admin.createAdmin(COMMAND_LINE, { email: values.email, username: values.username, password });
+  log.info({ username: user.username, email: user.email }, created ? 'admin created' : 'existing account promoted to admin');
+  return 0;
+}
+
+async function firstLineOfStdin(): Promise<string | undefined> {
+  if (process.stdin.isTTY) return undefined;
+  let input = '';
+  for await (const chunk of process.stdin) input += String(chunk);
+  return input.split(/\r?\n/)[0]?.trim() || undefined;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { buildApp } from './app.ts';
+import { bootstrapAdmin } from './features/admin/bootstrap.ts';
 import { ConfigError, environmentWithDotEnv, loadConfig } from './config.ts';
 import { loggerOptions } from './logger.ts';
 import { ensureSecrets } from './secrets.ts';
@@ -37,6 +38,13 @@ async function main(): Promise<void> {
   const config = ensureSecrets(loaded, (message) => log.warn(message));
 
   const app = await buildApp(config, { logStream: logDestination });
+  await app.ready();
+  await bootstrapAdmin(
+    { email: config.adminEmail, username: config.adminUsername, password: config.adminPassword },
+    app.admin,
+    app.repositories.users,
+    app.log,
+  ).catch((error: unknown) => app.log.error({ err: error }, 'could not create the first admin from ADMIN_EMAIL'));
   const shutdown = createShutdown(
     app,
     { delaySeconds: config.shutdownDelaySeconds, timeoutSeconds: config.shutdownTimeoutSeconds },

@@ -25,6 +25,7 @@ export default fp(
           { name: 'Favorites' },
           { name: 'Comments' },
           { name: 'Tags' },
+          { name: 'Images', description: 'Uploaded images, by content hash' },
           { name: 'Operations', description: 'Health, readiness, version and metrics' },
         ],
         components: {

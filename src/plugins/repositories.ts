@@ -1,26 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ArticlesRepository } from '../features/articles/repository.ts';
-import { CommentsRepository } from '../features/comments/repository.ts';
-import { ProfilesRepository } from '../features/profiles/repository.ts';
-import { TagsRepository } from '../features/tags/repository.ts';
-import { AccountService } from '../features/users/accounts.ts';
-import { UsersRepository } from '../features/users/repository.ts';
-import { SignInThrottle, type ThrottlePolicy } from '../features/users/sign-in-throttle.ts';
-
-export interface Repositories {
-  readonly users: UsersRepository;
-  readonly profiles: ProfilesRepository;
-  readonly articles: ArticlesRepository;
-  readonly comments: CommentsRepository;
-  readonly tags: TagsRepository;
-}
+import type { AdminService } from '../features/admin/service.ts';
+import type { AccountService } from '../features/users/accounts.ts';
+import type { SignInThrottle } from '../features/users/sign-in-throttle.ts';
+import { createServices, type Repositories, type ServiceOptions } from '../services.ts';
+import type { DatabaseSessionStore } from './sessions.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     repositories: Repositories;
     accounts: AccountService;
     signInThrottle: SignInThrottle;
+    sessionStore: DatabaseSessionStore;
+    admin: AdminService;
   }
 }
 
@@ -29,19 +21,13 @@ declare module 'fastify' {
  * call the same ones, so the rules live in one place.
  */
 export default fp(
-  (app: FastifyInstance, options: { signInPolicy: ThrottlePolicy }) => {
-    const users = new UsersRepository(app.db);
-    const tags = new TagsRepository(app.db);
-    app.decorate('repositories', {
-      users,
-      profiles: new ProfilesRepository(app.db),
-      articles: new ArticlesRepository(app.db, () => tags.forget()),
-      comments: new CommentsRepository(app.db),
-      tags,
-    });
-    const throttle = new SignInThrottle(app.db, options.signInPolicy);
-    app.decorate('signInThrottle', throttle);
-    app.decorate('accounts', new AccountService(users, throttle));
+  (app: FastifyInstance, options: ServiceOptions) => {
+    const services = createServices(app.db, options);
+    app.decorate('repositories', services.repositories);
+    app.decorate('signInThrottle', services.signInThrottle);
+    app.decorate('accounts', services.accounts);
+    app.decorate('sessionStore', services.sessionStore);
+    app.decorate('admin', services.admin);
   },
   { name: 'repositories', dependencies: ['database'] },
 );

@@ -23,6 +23,21 @@ export interface Article extends ArticleSummary {
   readonly body: string;
 }
 
+export interface AuthorStats {
+  readonly articles: number;
+  readonly favoritesReceived: number;
+  readonly commentsReceived: number;
+}
+
+export interface DashboardArticle {
+  readonly slug: string;
+  readonly title: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly favoritesCount: number;
+  readonly commentsCount: number;
+}
+
 export interface ArticleFilter {
   readonly tag?: string | undefined;
   readonly author?: string | undefined;
@@ -258,6 +273,57 @@ export class ArticlesRepository {
     const existing = await this.#authoredBy(slug, actorId);
     await this.#db.deleteFrom('articles').where('id', '=', existing.id).where('author_id', '=', actorId).execute();
     this.#tagsChanged();
+  }
+
+  /**
+   * Deletes any article, whoever wrote it: for moderators. The caller checks the role and
+   * records who did it; returns what was deleted.
+   */
+  async deleteAsModerator(slug: string): Promise<{ title: string; author: string }> {
+    const article = await this.get(slug, null);
+    await this.#db.deleteFrom('articles').where('slug', '=', slug).execute();
+    this.#tagsChanged();
+    return { title: article.title, author: article.author.username };
+  }
+
+  /** What a user's own dashboard counts: their articles and what those received. */
+  async authorStats(authorId: number): Promise<AuthorStats> {
+    const row = await this.#db
+      .selectFrom('articles as a')
+      .where('a.author_id', '=', authorId)
+      .select((eb) => [
+        eb.fn.countAll<number>().as('articles'),
+        eb.fn.coalesce(eb.fn.sum<number>('a.favorites_count'), eb.lit(0)).as('favorites'),
+        eb
+          .selectFrom('comments as c')
+          .innerJoin('articles as mine', 'mine.id', 'c.article_id')
+          .where('mine.author_id', '=', authorId)
+          .select((inner) => inner.fn.countAll<number>().as('n'))
+          .as('comments'),
+      ])
+      .executeTakeFirstOrThrow();
+    return { articles: Number(row.articles), favoritesReceived: Number(row.favorites), commentsReceived: Number(row.comments ?? 0) };
+  }
+
+  /** A page of the author's own articles with their favorite and comment counts, newest first. */
+  async authorDashboard(authorId: number, page: Page): Promise<DashboardArticle[]> {
+    const rows = await this.#db
+      .selectFrom('articles as a')
+      .where('a.author_id', '=', authorId)
+      .select(['a.slug', 'a.title', 'a.created_at', 'a.updated_at', 'a.favorites_count'])
+      .select((eb) => eb.selectFrom('comments as c').whereRef('c.article_id', '=', 'a.id').select((inner) => inner.fn.countAll<number>().as('n')).as('comments'))
+      .orderBy('a.id', 'desc')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute();
+    return rows.map((row) => ({
+      slug: row.slug,
+      title: row.title,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      favoritesCount: Number(row.favorites_count),
+      commentsCount: Number(row.comments ?? 0),
+    }));
   }
 
   async favorite(slug: string, userId: number): Promise<Article> {

@@ -5,6 +5,15 @@ import type { Database } from '../../db/schema.ts';
 import { forbidden, notFound } from '../../errors.ts';
 import type { ProfileView } from '../profiles/repository.ts';
 
+export interface ModeratedComment {
+  readonly id: number;
+  readonly body: string;
+  readonly author: string;
+  readonly articleSlug: string;
+  readonly articleTitle: string;
+  readonly createdAt: string;
+}
+
 export interface CommentView {
   readonly id: number;
   readonly createdAt: string;
@@ -83,6 +92,47 @@ export class CommentsRepository {
       .where('article_id', '=', articleId)
       .where('author_id', '=', actorId)
       .execute();
+  }
+
+  /** The newest comments anywhere, for moderators. */
+  async recent(page: { limit: number; offset: number }): Promise<{ comments: ModeratedComment[]; total: number }> {
+    const [rows, count] = await Promise.all([
+      this.#db
+        .selectFrom('comments as c')
+        .innerJoin('users as u', 'u.id', 'c.author_id')
+        .innerJoin('articles as a', 'a.id', 'c.article_id')
+        .select(['c.id', 'c.body', 'c.created_at', 'u.username', 'a.slug', 'a.title'])
+        .orderBy('c.id', 'desc')
+        .limit(page.limit)
+        .offset(page.offset)
+        .execute(),
+      this.#db.selectFrom('comments').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return {
+      comments: rows.map((row) => ({
+        id: row.id,
+        body: row.body,
+        author: row.username,
+        articleSlug: row.slug,
+        articleTitle: row.title,
+        createdAt: row.created_at,
+      })),
+      total: Number(count.n),
+    };
+  }
+
+  /** Deletes any comment, whoever wrote it: for moderators; returns what was deleted. */
+  async deleteAsModerator(commentId: number): Promise<ModeratedComment> {
+    const row = await this.#db
+      .selectFrom('comments as c')
+      .innerJoin('users as u', 'u.id', 'c.author_id')
+      .innerJoin('articles as a', 'a.id', 'c.article_id')
+      .select(['c.id', 'c.body', 'c.created_at', 'u.username', 'a.slug', 'a.title'])
+      .where('c.id', '=', commentId)
+      .executeTakeFirst();
+    if (row === undefined) throw notFound('comment');
+    await this.#db.deleteFrom('comments').where('id', '=', commentId).execute();
+    return { id: row.id, body: row.body, author: row.username, articleSlug: row.slug, articleTitle: row.title, createdAt: row.created_at };
   }
 
   async #articleIdOf(slug: string): Promise<number> {

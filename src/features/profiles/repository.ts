@@ -62,6 +62,17 @@ export class ProfilesRepository {
     return this.get(username, followerId);
   }
 
+  /** How many follow this user, and how many this user follows. */
+  async followCounts(userId: number): Promise<{ followers: number; following: number }> {
+    const row = await this.#db
+      .selectNoFrom((eb) => [
+        eb.selectFrom('follows').where('followed_id', '=', userId).select((inner) => inner.fn.countAll<number>().as('n')).as('followers'),
+        eb.selectFrom('follows').where('follower_id', '=', userId).select((inner) => inner.fn.countAll<number>().as('n')).as('following'),
+      ])
+      .executeTakeFirstOrThrow();
+    return { followers: Number(row.followers ?? 0), following: Number(row.following ?? 0) };
+  }
+
   async #idOf(username: string): Promise<number> {
     const row = await this.#db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
     if (row === undefined) throw notFound('profile');

@@ -1,0 +1,182 @@
+import { fileURLToPath } from 'node:url';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import multipart, { type MultipartFile } from '@fastify/multipart';
+import view from '@fastify/view';
+import { Eta } from 'eta';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { ClientError } from '../errors.ts';
+import { routeNotFound } from './errors.ts';
+import { cookieNames } from './sessions.ts';
+
+export const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url));
+
+export type FlashKind = 'success' | 'error' | 'info';
+
+/** An uploaded file as a form handler sees it, after @fastify/multipart has read it. */
+export interface UploadedFile {
+  readonly filename: string;
+  readonly data: Buffer;
+  /** The file was larger than UPLOAD_LIMIT and was cut short: refuse it. */
+  readonly truncated: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Renders a page inside the layout, with the viewer, a CSRF token and any flash message. */
+    page(template: string, data?: Record<string, unknown>): Promise<FastifyReply>;
+    /** A message for the next page this browser shows (after a redirect). */
+    flash(kind: FlashKind, message: string): void;
+  }
+}
+
+export interface WebOptions {
+  secure: boolean;
+  uploadLimitBytes: number;
+  cacheTemplates: boolean;
+}
+
+const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+const DATE_TIME = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+
+/** Functions the templates use, as `it.h`. */
+export const templateHelpers = {
+  date: (iso: string) => DATE.format(new Date(iso)),
+  dateTime: (iso: string) => `${DATE_TIME.format(new Date(iso))} UTC`,
+  avatar: (image: string | null | undefined) => (image ? image : '/assets/avatar.svg'),
+};
+
+/**
+ * The web pages' plumbing: form and multipart bodies, CSRF tokens (double-submit, signed
+ * cookie), Eta templates, flash messages, and HTML error pages. Registered inside the web
+ * context only, so the JSON API is untouched by any of it.
+ */
+export default fp(
+  async (app: FastifyInstance, options: WebOptions) => {
+    const cookies = cookieNames(options.secure);
+    await app.register(formbody, { bodyLimit: 256 * 1024 });
+    await app.register(multipart, {
+      attachFieldsToBody: 'keyValues',
+      throwFileSizeLimit: false,
+      limits: { fileSize: options.uploadLimitBytes, files: 1, fields: 20, fieldSize: 200_000, parts: 25 },
+      // Read the file here and record whether it was cut short, so the form can say so.
+      async onFile(part: MultipartFile) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of part.file) chunks.push(chunk as Buffer);
+        const uploaded: UploadedFile = { filename: part.filename, data: Buffer.concat(chunks), truncated: part.file.truncated };
+        (part as MultipartFile & { value: UploadedFile }).value = uploaded;
+      },
+    });
+    await app.register(csrf, {
+      sessionPlugin: '@fastify/cookie',
+      cookieKey: cookies.csrf,
+      cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, secure: options.secure, signed: true },
+      getToken: (request) => (request.body as { _csrf?: string } | undefined)?._csrf,
+    });
+    await app.register(view, {
+      engine: { eta: new Eta({ views: VIEWS_DIR, cache: options.cacheTemplates, autoEscape: true }) },
+      root: VIEWS_DIR,
+      production: options.cacheTemplates,
+    });
+
+    app.decorateReply('flash', function flash(this: FastifyReply, kind: FlashKind, message: string) {
+      void this.setCookie(cookies.flash, JSON.stringify({ kind, message }), {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: options.secure,
+        signed: true,
+        maxAge: 60,
+      });
+    });
+
+    app.decorateReply('page', async function page(this: FastifyReply, template: string, data: Record<string, unknown> = {}) {
+      const request = this.request;
+      const context = {
+        viewer: request.viewer,
+        csrfToken: this.generateCsrf(),
+        flash: takeFlash(request, this, cookies.flash),
+        back: request.url,
+        errors: {},
+        values: {},
+        h: templateHelpers,
+        ...data,
+      };
+      const html = await this.viewAsync(template, context);
+      return this.type('text/html; charset=utf-8').send(html);
+    });
+
+    app.setErrorHandler(async (error: FastifyError, request, reply) => renderError(error, request, reply));
+    app.setNotFoundHandler(async (request, reply) => {
+      if (!wantsHtml(request)) {
+        return reply.code(404).send({ errors: { route: [routeNotFound(request)] } });
+      }
+      return reply.code(404).page('pages/error', errorPage(404, request));
+    });
+  },
+  { name: 'web', dependencies: ['sessions'] },
+);
+
+function takeFlash(request: FastifyRequest, reply: FastifyReply, cookieName: string): { kind: FlashKind; message: string } | null {
+  const raw = request.cookies[cookieName];
+  if (raw === undefined) return null;
+  void reply.clearCookie(cookieName, { path: '/' });
+  const unsigned = request.unsignCookie(raw);
+  if (!unsigned.valid || unsigned.value === null) return null;
+  try {
+    return JSON.parse(unsigned.value) as { kind: FlashKind; message: string };
+  } catch {
+    return null;
+  }
+}
+
+function wantsHtml(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').includes('text/html');
+}
+
+const ERROR_PAGES: Record<number, { heading: string; message: string }> = {
+  400: { heading: 'That request did not make sense', message: 'Something in it was malformed. Go back and try again.' },
+  403: { heading: 'Not allowed', message: 'You do not have permission to do that.' },
+  404: { heading: 'Page not found', message: 'There is nothing here: the link may be old, or the page was deleted.' },
+  413: { heading: 'Too large', message: 'What you sent is larger than we accept.' },
+  429: { heading: 'Too many attempts', message: 'Wait a little and try again.' },
+  500: { heading: 'Something went wrong', message: 'The error has been logged. Please try again in a moment.' },
+  503: { heading: 'Temporarily unavailable', message: 'We are updating the service. Please try again in a moment.' },
+};
+
+function errorPage(status: number, request: FastifyRequest, message?: string) {
+  const page = ERROR_PAGES[status] ?? ERROR_PAGES[status >= 500 ? 500 : 400]!;
+  return {
+    title: page.heading,
+    status,
+    heading: page.heading,
+    message: message ?? page.message,
+    requestId: status >= 500 ? request.id : undefined,
+  };
+}
+
+async function renderError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  let status = error instanceof ClientError ? error.statusCode : (error.statusCode ?? 500);
+  let message: string | undefined;
+  if (error.code?.startsWith('FST_CSRF')) {
+    status = 403;
+    message = 'This form has expired or did not come from this site. Go back, reload the page and try again.';
+  } else if (error instanceof ClientError) {
+    message = Object.entries(error.errors)
+      .map(([field, messages]) => `${field} ${messages.join(', ')}`)
+      .join('; ');
+    void reply.headers(error.headers);
+  } else if (error.validation) {
+    status = 400;
+  }
+  if (status === 401) return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
+  if (status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ err: error }, 'request rejected');
+  try {
+    return await reply.code(status).page('pages/error', errorPage(status, request, status >= 500 ? undefined : message));
+  } catch (renderFailure) {
+    request.log.error({ err: renderFailure }, 'error page failed to render');
+    return reply.code(status).type('text/plain; charset=utf-8').send(`${status} ${ERROR_PAGES[status >= 500 ? 500 : 400]!.heading}`);
+  }
+}

@@ -1,0 +1,64 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './db/schema.ts';
+import { AdminRepository } from './features/admin/repository.ts';
+import { AdminService } from './features/admin/service.ts';
+import { ArticlesRepository } from './features/articles/repository.ts';
+import { CommentsRepository } from './features/comments/repository.ts';
+import { ImagesRepository } from './features/images/repository.ts';
+import { ProfilesRepository } from './features/profiles/repository.ts';
+import { TagsRepository } from './features/tags/repository.ts';
+import { AccountService } from './features/users/accounts.ts';
+import { UsersRepository } from './features/users/repository.ts';
+import { SignInThrottle, type ThrottlePolicy } from './features/users/sign-in-throttle.ts';
+import { DatabaseSessionStore } from './plugins/sessions.ts';
+
+export interface Repositories {
+  readonly users: UsersRepository;
+  readonly profiles: ProfilesRepository;
+  readonly articles: ArticlesRepository;
+  readonly comments: CommentsRepository;
+  readonly tags: TagsRepository;
+  readonly images: ImagesRepository;
+}
+
+export interface Services {
+  readonly repositories: Repositories;
+  readonly signInThrottle: SignInThrottle;
+  readonly accounts: AccountService;
+  readonly sessionStore: DatabaseSessionStore;
+  readonly admin: AdminService;
+}
+
+export interface ServiceOptions {
+  readonly signInPolicy: ThrottlePolicy;
+  readonly sessionMaxAgeSeconds: number;
+}
+
+/**
+ * The domain services over one database, wired once: the server (plugins/repositories.ts) and
+ * the command line (cli.ts) use the same graph, so the rules live in one place.
+ */
+export function createServices(db: Kysely<Database>, options: ServiceOptions): Services {
+  const users = new UsersRepository(db);
+  const tags = new TagsRepository(db);
+  const repositories: Repositories = {
+    users,
+    profiles: new ProfilesRepository(db),
+    articles: new ArticlesRepository(db, () => tags.forget()),
+    comments: new CommentsRepository(db),
+    tags,
+    images: new ImagesRepository(db),
+  };
+  const signInThrottle = new SignInThrottle(db, options.signInPolicy);
+  const accounts = new AccountService(users, signInThrottle);
+  const sessionStore = new DatabaseSessionStore(db, options.sessionMaxAgeSeconds);
+  const admin = new AdminService({
+    admin: new AdminRepository(db),
+    users,
+    accounts,
+    articles: repositories.articles,
+    comments: repositories.comments,
+    sessions: sessionStore,
+  });
+  return { repositories, signInThrottle, accounts, sessionStore, admin };
+}

@@ -1,0 +1,121 @@
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { type HTMLElement, parse } from 'node-html-parser';
+import { STRONG_PASSWORD, uniqueName } from './conduit.ts';
+
+export interface Page {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | number | undefined>;
+  readonly location: string | undefined;
+  readonly html: string;
+  readonly document: HTMLElement;
+}
+
+export interface UploadFile {
+  readonly field: string;
+  readonly filename: string;
+  readonly contentType: string;
+  readonly data: Buffer;
+}
+
+/**
+ * A cookie-keeping client for the web pages over app.inject: it fills CSRF tokens from the
+ * last page like a browser submitting a form would, and parses the HTML it gets back.
+ */
+export class WebClient {
+  readonly #app: FastifyInstance;
+  readonly #cookies = new Map<string, string>();
+  csrfToken: string | undefined;
+
+  constructor(app: FastifyInstance) {
+    this.#app = app;
+  }
+
+  cookie(name: string): string | undefined {
+    return this.#cookies.get(name);
+  }
+
+  forgetCookie(name: string): void {
+    this.#cookies.delete(name);
+  }
+
+  async get(url: string): Promise<Page> {
+    return this.#send({ method: 'GET', url, headers: { accept: 'text/html' } });
+  }
+
+  /** Submits a form, with the CSRF token from the last page unless `_csrf` is given. */
+  async post(url: string, fields: Record<string, string> = {}): Promise<Page> {
+    const body = new URLSearchParams({ ...(this.csrfToken ? { _csrf: this.csrfToken } : {}), ...fields });
+    return this.#send({
+      method: 'POST',
+      url,
+      headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
+      payload: body.toString(),
+    });
+  }
+
+  async postMultipart(url: string, fields: Record<string, string>, file?: UploadFile): Promise<Page> {
+    const boundary = `----shipshape${uniqueName('b')}`;
+    const parts: Buffer[] = [];
+    for (const [name, value] of Object.entries({ ...(this.csrfToken ? { _csrf: this.csrfToken } : {}), ...fields })) {
+      parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
+    }
+    if (file) {
+      parts.push(
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="${file.field}"; filename="${file.filename}"\r\nContent-Type: ${file.contentType}\r\n\r\n`,
+        ),
+        file.data,
+        Buffer.from('\r\n'),
+      );
+    }
+    parts.push(Buffer.from(`--${boundary}--\r\n`));
+    return this.#send({
+      method: 'POST',
+      url,
+      headers: { accept: 'text/html', 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: Buffer.concat(parts),
+    });
+  }
+
+  /** Signs up through the form; returns the credentials used. */
+  async signUp(overrides: Partial<{ username: string; email: string; password: string }> = {}) {
+    const username = overrides.username ?? uniqueName('web');
+    const credentials = { username, email: overrides.email ?? `${username}@example.com`, password: overrides.password ?? STRONG_PASSWORD };
+    await this.get('/register');
+    const page = await this.post('/register', credentials);
+    if (page.status !== 303) throw new Error(`sign-up failed: ${page.status} ${text(page.document.querySelector('.error-summary'))}`);
+    return credentials;
+  }
+
+  async signIn(email: string, password: string): Promise<Page> {
+    await this.get('/login');
+    return this.post('/login', { email, password });
+  }
+
+  async #send(options: InjectOptions & { headers: Record<string, string> }): Promise<Page> {
+    if (this.#cookies.size > 0) {
+      options.headers.cookie = [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    }
+    const response = await this.#app.inject(options);
+    for (const cookie of response.cookies) {
+      const expired = cookie.maxAge === 0 || (cookie.expires !== undefined && new Date(cookie.expires).getTime() <= Date.now());
+      if (expired || cookie.value === '') this.#cookies.delete(cookie.name);
+      else this.#cookies.set(cookie.name, cookie.value);
+    }
+    const document = parse(response.body);
+    const token = document.querySelector('input[name="_csrf"]')?.getAttribute('value');
+    if (token) this.csrfToken = token;
+    const location = response.headers.location;
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      location: typeof location === 'string' ? location : undefined,
+      html: response.body,
+      document,
+    };
+  }
+}
+
+export function text(element: HTMLElement | null | undefined): string {
+  return element?.textContent.replace(/\s+/g, ' ').trim() ?? '';
+}
