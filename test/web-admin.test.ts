@@ -74,7 +74,7 @@ describe('disabling an account', () => {
     expect(disabled.status).toBe(303);
     expect(victimPage.status).toBe(303);
     expect(webSignIn.status).toBe(403);
-    expect(text(webSignIn.document.querySelector('.error-summary'))).toContain('account is disabled');
+    expect(text(webSignIn.document.querySelector('.error-summary'))).toContain('Account is disabled');
     expect(apiCall.status).toBe(401);
     expect(apiCall.body).toEqual({ errors: { token: ['belongs to a disabled account'] } });
     expect(apiSignIn.status).toBe(403);

@@ -117,7 +117,7 @@ describe('sign in and out', () => {
     const page = await browser.post('/login', { email: 'nobody@example.com', password: 'Wrong-Password-1' });
 
     expect(page.status).toBe(401);
-    expect(text(page.document.querySelector('.error-summary'))).toContain('email or password is invalid');
+    expect(text(page.document.querySelector('.error-summary'))).toContain('Email or password is invalid');
     expect(page.document.querySelector('#email')?.getAttribute('value')).toBe('nobody@example.com');
   });
 
@@ -153,7 +153,7 @@ describe('sign in and out', () => {
 
       expect(locked.status).toBe(429);
       expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
-      expect(text(locked.document.querySelector('.error-summary'))).toMatch(/sign-in is locked after too many failed attempts/);
+      expect(text(locked.document.querySelector('.error-summary'))).toMatch(/Sign-in is locked after too many failed attempts/);
     } finally {
       await throttled.close();
     }

@@ -1,0 +1,190 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN, launchBrowser, Screenshots, type Stack, startStack } from './harness.ts';
+
+/**
+ * The web application in a real browser, with JavaScript turned off throughout: every page and
+ * form must work as plain HTML. Screenshots of each page land in test-results/screenshots/.
+ */
+let stack: Stack;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+const WRITER = { username: 'ada', email: 'ada@example.com', password: 'Analytical-Engine-1' };
+const READER = { username: 'charles', email: 'charles@example.com', password: 'Difference-Engine-2' };
+let articlePath = '';
+
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ javaScriptEnabled: false, baseURL: stack.baseUrl, viewport: { width: 1200, height: 800 } });
+  contexts.push(context);
+  return context.newPage();
+}
+
+async function submit(page: Page, button: string | RegExp): Promise<void> {
+  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: button }).first().click()]);
+}
+
+async function signIn(page: Page, account: { email: string; password: string }): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(account.email);
+  await page.getByLabel('Password').fill(account.password);
+  await submit(page, 'Sign in');
+}
+
+beforeAll(async () => {
+  stack = await startStack();
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close();
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe('in a real browser, without JavaScript', () => {
+  it('a writer signs up (after a weak password is refused), writes and edits an article, uploads an avatar and signs out', async () => {
+    const shots = new Screenshots('writer');
+    const page = await newPage();
+
+    await page.goto('/');
+    await expect(page.getByRole('heading', { name: 'conduit' })).toBeTruthy();
+    await shots.take(page, 'home-empty');
+
+    await page.getByRole('link', { name: 'Sign up' }).click();
+    await page.getByLabel('Username').fill(WRITER.username);
+    await page.getByLabel('Email').fill(WRITER.email);
+    await page.getByLabel('Password').fill('password');
+    await submit(page, 'Sign up');
+    expect(await page.locator('#password-error').textContent()).toContain('must contain an upper-case letter');
+    await shots.take(page, 'sign-up-weak-password');
+
+    await page.getByLabel('Password').fill(WRITER.password);
+    await submit(page, 'Sign up');
+    expect(await page.locator('.flash').textContent()).toBe(`Welcome to Conduit, ${WRITER.username}.`);
+    await shots.take(page, 'signed-up');
+
+    await page.getByRole('link', { name: 'New article' }).click();
+    await shots.take(page, 'editor-new');
+    await page.getByLabel('Title').fill('Reconciling the quarter');
+    await page.getByLabel("What's this article about?").fill('How we close the books in five days');
+    await page.getByLabel('Article (Markdown)').fill('## Day one\n\nMatch **every** bank line.\n\n- invoices\n- payments\n\n> Trust, but verify.');
+    await page.getByLabel('Tags').fill('finance, process');
+    await submit(page, 'Publish article');
+    articlePath = new URL(page.url()).pathname;
+    expect(articlePath).toMatch(/^\/article\/reconciling-the-quarter/);
+    expect(await page.locator('.article-body h2').textContent()).toBe('Day one');
+    await shots.take(page, 'article-published');
+
+    await page.getByRole('link', { name: 'Edit article' }).first().click();
+    await page.getByLabel('Article (Markdown)').fill('## Day one\n\nMatch **every** bank line, twice.');
+    await submit(page, 'Update article');
+    expect(await page.locator('.article-body p').textContent()).toBe('Match every bank line, twice.');
+    await shots.take(page, 'article-edited');
+
+    // A real picture to upload: a 96×96 crop of the page itself, as PNG.
+    const avatar = await page.screenshot({ clip: { x: 0, y: 0, width: 96, height: 96 } });
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByLabel('Short bio').fill('Writes about closing the books.');
+    await page.getByLabel('Profile picture').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: avatar });
+    await submit(page, 'Update settings');
+    expect(await page.locator('.flash').textContent()).toBe('Your settings are saved.');
+    const picture = page.getByAltText('Your current profile picture');
+    expect(await picture.getAttribute('src')).toMatch(/^\/images\/[0-9a-f]{64}$/);
+    expect(await picture.evaluate((image: HTMLImageElement) => image.naturalWidth)).toBe(96);
+    await shots.take(page, 'settings-avatar');
+
+    await page.goto(`/profile/${WRITER.username}`);
+    expect(await page.locator('.article-preview h2').textContent()).toBe('Reconciling the quarter');
+    await shots.take(page, 'profile');
+
+    await page.goto('/dashboard');
+    expect(await page.locator('.stat .number').first().textContent()).toBe('1');
+    await shots.take(page, 'dashboard');
+
+    await page.goto('/settings');
+    await submit(page, 'Sign out');
+    expect(await page.locator('.flash').textContent()).toBe('You have signed out.');
+    expect(await page.locator('.site-header').getByRole('link', { name: 'Sign in' }).count()).toBe(1);
+    await shots.take(page, 'signed-out');
+  });
+
+  it('a reader signs in, follows the writer, favorites and comments', async () => {
+    const shots = new Screenshots('reader');
+    const page = await newPage();
+    await page.goto('/register');
+    await page.getByLabel('Username').fill(READER.username);
+    await page.getByLabel('Email').fill(READER.email);
+    await page.getByLabel('Password').fill(READER.password);
+    await submit(page, 'Sign up');
+    await page.goto('/settings');
+    await submit(page, 'Sign out');
+
+    await page.goto('/login');
+    await page.getByLabel('Email').fill(READER.email);
+    await page.getByLabel('Password').fill('Not-The-Password-1');
+    await submit(page, 'Sign in');
+    expect(await page.locator('.error-summary').textContent()).toContain('Email or password is invalid');
+    await shots.take(page, 'sign-in-refused');
+    await page.getByLabel('Password').fill(READER.password);
+    await submit(page, 'Sign in');
+    await shots.take(page, 'home-signed-in');
+
+    await page.goto(articlePath);
+    await submit(page, `Follow ${WRITER.username}`);
+    await submit(page, /Favorite article \(0\)/);
+    expect(await page.getByRole('button', { name: /Unfavorite article \(1\)/ }).count()).toBe(2);
+    expect(await page.getByRole('button', { name: `Unfollow ${WRITER.username}` }).count()).toBe(2);
+    await page.getByLabel('Write a comment').fill('Five days is ambitious. How do you handle accruals?');
+    await submit(page, 'Post comment');
+    expect(await page.locator('.comments .card-body').last().textContent()).toBe('Five days is ambitious. How do you handle accruals?');
+    await shots.take(page, 'article-with-comment');
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await shots.take(page, 'article-on-a-phone');
+    await page.setViewportSize({ width: 1200, height: 800 });
+
+    await page.goto('/?feed=yours');
+    expect(await page.locator('.article-preview h2').first().textContent()).toBe('Reconciling the quarter');
+    await shots.take(page, 'your-feed');
+
+    await page.goto('/no/such/page');
+    expect(await page.getByRole('heading', { name: 'Page not found' }).count()).toBe(1);
+    await shots.take(page, 'not-found');
+  });
+
+  it('an admin disables the reader, who is signed out and refused; the audit log records it', async () => {
+    const shots = new Screenshots('admin');
+    const reader = await newPage();
+    await signIn(reader, READER);
+    expect(await reader.getByRole('link', { name: READER.username }).count()).toBe(1);
+
+    const admin = await newPage();
+    await signIn(admin, ADMIN);
+    await admin.getByRole('link', { name: 'Admin', exact: true }).click();
+    await admin.getByLabel('Search users by username or email').fill(READER.username);
+    await submit(admin, 'Search');
+    await shots.take(admin, 'users-search');
+    await submit(admin, `Disable ${READER.username}`);
+    expect(await admin.locator('.flash').textContent()).toContain('The account is disabled');
+    await shots.take(admin, 'user-disabled');
+
+    await reader.goto('/settings');
+    expect(new URL(reader.url()).pathname).toBe('/login');
+    await reader.getByLabel('Email').fill(READER.email);
+    await reader.getByLabel('Password').fill(READER.password);
+    await submit(reader, 'Sign in');
+    expect(await reader.locator('.error-summary').textContent()).toContain('Account is disabled');
+    await shots.take(reader, 'disabled-user-refused');
+
+    await admin.getByRole('link', { name: 'Audit log' }).click();
+    expect(await admin.locator('tbody tr').first().textContent()).toContain(`user.disable`);
+    await shots.take(admin, 'audit-log');
+
+    await admin.getByRole('link', { name: 'Comments' }).click();
+    await shots.take(admin, 'comments');
+    await admin.getByRole('link', { name: 'Articles' }).click();
+    await shots.take(admin, 'articles');
+  });
+});
