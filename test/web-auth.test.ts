@@ -111,6 +111,30 @@ describe('sign in and out', () => {
     expect(setCookie).not.toMatch(/Secure/);
   });
 
+  it('marks cookies Secure with the __Host- prefix when COOKIE_SECURE is on and the request came over HTTPS', async () => {
+    const secure = await createTestApp({ env: { COOKIE_SECURE: 'true', TRUST_PROXY: 'true' } });
+    try {
+      const overHttps = { 'x-forwarded-proto': 'https' };
+      const form = await secure.app.inject({ method: 'GET', url: '/register', headers: { accept: 'text/html', ...overHttps } });
+      const csrfCookie = form.cookies.find((cookie) => cookie.name === '__Host-shipshape.csrf')!;
+      const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
+      const username = uniqueName('secure');
+      const signedUp = await secure.app.inject({
+        method: 'POST',
+        url: '/register',
+        headers: { ...overHttps, 'content-type': 'application/x-www-form-urlencoded', cookie: `__Host-shipshape.csrf=${csrfCookie.value}` },
+        payload: new URLSearchParams({ _csrf: token, username, email: `${username}@example.com`, password: STRONG_PASSWORD }).toString(),
+      });
+
+      const session = signedUp.cookies.find((cookie) => cookie.name === '__Host-shipshape.sid');
+      expect(csrfCookie.secure).toBe(true);
+      expect(signedUp.statusCode).toBe(303);
+      expect(session).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Lax', path: '/' });
+    } finally {
+      await secure.close();
+    }
+  });
+
   it('says the email or password is invalid, without saying which', async () => {
     const browser = new WebClient(testApp.app);
     await browser.get('/login');
