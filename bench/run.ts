@@ -6,7 +6,6 @@
  *
  *   npm run bench [-- --duration 10 --connections 32 --only login,tags --cpu-prof]
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,7 +13,7 @@ import { hash, verify } from '@node-rs/argon2';
 import autocannon, { type Request as AutocannonRequest, type Result } from 'autocannon';
 import { ARGON2_OPTIONS } from '../src/features/users/password-hashing.ts';
 import { createTestStorage, dialectUnderTest } from '../test/helpers/app.ts';
-import { freePort, ROOT, startNode, waitFor } from '../test/helpers/process.ts';
+import { freePort, productionEnv, ROOT, startNode, waitFor } from '../test/helpers/process.ts';
 import { BENCH_PASSWORD, type SeededData, seed } from './seed.ts';
 
 const { values: options } = parseArgs({
@@ -179,8 +178,7 @@ const server = startNode(
   'src/server.ts',
   [],
   {
-    NODE_ENV: 'production',
-    JWT_SECRET: randomBytes(32).toString('hex'),
+    ...productionEnv(),
     DATA_DIR: storage.dataDir,
     PORT: String(port),
     SHUTDOWN_DELAY_SECONDS: '0',
@@ -190,7 +188,7 @@ const server = startNode(
 );
 const base = `http://127.0.0.1:${port}`;
 try {
-  await waitFor(`${base}/readyz`);
+  await waitFor(`${base}/readyz`, 200, 20_000, server);
   const seedStarted = Date.now();
   const data = await seed(base);
   console.log(`seeded ${data.users.length} users and ${data.slugs.length} articles in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s (${dialectUnderTest})`);

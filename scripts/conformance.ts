@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createTestStorage, dialectUnderTest } from '../test/helpers/app.ts';
-import { freePort, startNode, waitFor } from '../test/helpers/process.ts';
+import { freePort, productionEnv, startNode, waitFor } from '../test/helpers/process.ts';
 
 interface NewmanStats {
   requests: { total: number; failed: number };
@@ -45,8 +45,7 @@ function runCollection(apiUrl: string): Promise<NewmanStats> {
 const storage = await createTestStorage();
 const port = await freePort();
 const server = startNode('src/server.ts', [], {
-  NODE_ENV: 'production',
-  JWT_SECRET: randomBytes(32).toString('hex'),
+  ...productionEnv(),
   DATA_DIR: storage.dataDir,
   PORT: String(port),
   LOG_LEVEL: 'warn',
@@ -55,7 +54,7 @@ const server = startNode('src/server.ts', [], {
 });
 let failed: boolean;
 try {
-  await waitFor(`http://127.0.0.1:${port}/readyz`);
+  await waitFor(`http://127.0.0.1:${port}/readyz`, 200, 20_000, server);
   const stats = await runCollection(`http://127.0.0.1:${port}/api`);
   failed = stats.assertions.failed > 0 || stats.requests.failed > 0 || stats.assertions.total === 0;
   console.log(

@@ -29,7 +29,7 @@ export async function startStack(): Promise<Stack> {
     ...(storage.databaseUrl ? { DATABASE_URL: storage.databaseUrl, MIGRATE_ON_START: 'true' } : {}),
   });
   const baseUrl = `http://127.0.0.1:${port}`;
-  await waitFor(`${baseUrl}/readyz`);
+  await waitFor(`${baseUrl}/readyz`, 200, 20_000, server);
   return {
     baseUrl,
     stop: async () => {

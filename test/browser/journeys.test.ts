@@ -48,7 +48,7 @@ describe('in a real browser, without JavaScript', () => {
     const page = await newPage();
 
     await page.goto('/');
-    await expect(page.getByRole('heading', { name: 'conduit' })).toBeTruthy();
+    expect(await page.getByRole('heading', { name: 'conduit' }).count()).toBe(1);
     await shots.take(page, 'home-empty');
 
     await page.getByRole('link', { name: 'Sign up' }).click();
@@ -91,7 +91,7 @@ describe('in a real browser, without JavaScript', () => {
     expect(await page.locator('.flash').textContent()).toBe('Your settings are saved.');
     const picture = page.getByAltText('Your current profile picture');
     expect(await picture.getAttribute('src')).toMatch(/^\/images\/[0-9a-f]{64}$/);
-    expect(await picture.evaluate((image: HTMLImageElement) => image.naturalWidth)).toBe(96);
+    expect(await picture.evaluate((image: { naturalWidth: number }) => image.naturalWidth)).toBe(96);
     await shots.take(page, 'settings-avatar');
 
     await page.goto(`/profile/${WRITER.username}`);

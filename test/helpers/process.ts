@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,10 +54,25 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls a URL until it answers with `status`, or fails after `timeoutMs`. */
-export async function waitFor(url: string, status = 200, timeoutMs = 20_000): Promise<void> {
+/** The environment a production server needs: NODE_ENV and freshly generated secrets. */
+export function productionEnv(): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+  };
+}
+
+/**
+ * Polls a URL until it answers with `status`, or fails after `timeoutMs`. Given the server
+ * process, fails at once when it exits, with what it printed, instead of waiting out the clock.
+ */
+export async function waitFor(url: string, status = 200, timeoutMs = 20_000, server?: RunningProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let exitCode: number | null | undefined;
+  void server?.exited.then((code) => (exitCode = code));
   for (;;) {
+    if (server && exitCode !== undefined) throw new Error(`the server exited with ${exitCode} before ${url} answered ${status}:\n${server.output()}`);
     try {
       const response = await fetch(url);
       if (response.status === status) return;
