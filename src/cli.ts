@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let config;
   try {
-    config = loadConfig(environmentWithDotEnv(process.env));
+    config = loadConfig(environmentWithDotEnv(process.env), { requireSecrets: false });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     log.fatal({ variable: error.variable }, error.message);

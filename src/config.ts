@@ -58,12 +58,21 @@ const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debu
 const NODE_ENVS = ['development', 'production', 'test'] as const;
 const MIN_SECRET_LENGTH = 32;
 
-export function loadConfig(env: Env): Config {
+export interface LoadOptions {
+  /**
+   * False for the operational commands (migrate, admin:create): they sign no token or cookie,
+   * so a migration Job needs the database URL and nothing more.
+   */
+  readonly requireSecrets?: boolean;
+}
+
+export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const read = new EnvReader(env);
   const nodeEnv = read.oneOf('NODE_ENV', NODE_ENVS, 'development');
   const production = nodeEnv === 'production';
-  const jwtSecret = read.secret('JWT_SECRET', production);
-  const sessionSecret = read.secret('SESSION_SECRET', production);
+  const secretsRequired = production && (options.requireSecrets ?? true);
+  const jwtSecret = read.secret('JWT_SECRET', secretsRequired);
+  const sessionSecret = read.secret('SESSION_SECRET', secretsRequired);
   const adminEmail = read.optional('ADMIN_EMAIL');
   const adminPassword = read.optional('ADMIN_PASSWORD');
   if (adminEmail !== undefined && adminPassword === undefined) {

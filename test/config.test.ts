@@ -168,6 +168,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...production, COOKIE_SECURE: 'false' }).cookieSecure).toBe(false);
   });
 
+  it('lets the operational commands run in production without the signing secrets, but still checks a secret given', () => {
+    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://app@db.internal/shipshape' };
+
+    expect(loadConfig(production, { requireSecrets: false })).toMatchObject({ jwtSecret: undefined, sessionSecret: undefined });
+    expect(() => loadConfig({ ...production, JWT_SECRET: 'short' }, { requireSecrets: false })).toThrow(/JWT_SECRET/);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '  ' })).toMatchObject({ port: 3000, databaseUrl: undefined });
   });

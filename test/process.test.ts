@@ -121,6 +121,19 @@ describe('migrate command', () => {
     }
   });
 
+  it('migrates in production with nothing but the database location: no signing secrets needed', async () => {
+    const { storage, env } = await storageEnv();
+    const { JWT_SECRET: _unused, ...withoutSecrets } = env;
+    try {
+      const { code, output } = await runNode('src/cli.ts', ['migrate'], { ...withoutSecrets, NODE_ENV: 'production' });
+
+      expect(code).toBe(0);
+      expect(jsonLines(output)[0]).toMatchObject({ msg: 'migrations applied' });
+    } finally {
+      await storage.remove();
+    }
+  });
+
   it('prints usage and exits 64 for an unknown command', async () => {
     const { code, output } = await runNode('src/cli.ts', ['frobnicate'], {});
 

@@ -1,0 +1,134 @@
+/**
+ * Smoke test of a running Shipshape: probes, version, then a real user journey through the API
+ * (register, publish an article, read it back) and, where /metrics is reachable, the request
+ * showing up in the metrics. Used by the container test and by the pipelines after a deploy.
+ *
+ * Usage: node scripts/smoke.ts <base-url> [--expect-sha <git sha>] [--metrics]
+ * Exits 0 when every check passes, 1 naming the first that failed.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+
+export interface SmokeOptions {
+  /** The commit the deployment should report on /version. */
+  expectSha?: string;
+  /** Also check /metrics (not reachable through a public ingress). */
+  metrics?: boolean;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export class SmokeFailure extends Error {}
+
+interface Answer {
+  status: number;
+  text: string;
+  json: () => Record<string, unknown>;
+}
+
+async function call(baseUrl: string, path: string, init: RequestInit & { timeoutMs: number }): Promise<Answer> {
+  const response = await fetch(new URL(path, baseUrl), { ...init, signal: AbortSignal.timeout(init.timeoutMs) });
+  const text = await response.text();
+  return {
+    status: response.status,
+    text,
+    json: () => {
+      try {
+        return JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        throw new SmokeFailure(`${path}: expected JSON, got ${JSON.stringify(text.slice(0, 200))}`);
+      }
+    },
+  };
+}
+
+function expectStatus(step: string, answer: Answer, status: number): void {
+  if (answer.status !== status) {
+    throw new SmokeFailure(`${step}: expected ${status}, got ${answer.status}: ${answer.text.slice(0, 300)}`);
+  }
+}
+
+/** Runs every check in order; throws SmokeFailure naming the first that fails. Returns the steps passed. */
+export async function smokeTest(baseUrl: string, options: SmokeOptions = {}): Promise<string[]> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const passed: string[] = [];
+  const pass = (step: string) => {
+    passed.push(step);
+    options.log?.(`ok ${passed.length} - ${step}`);
+  };
+  const get = (path: string, token?: string) =>
+    call(baseUrl, path, { timeoutMs, headers: token ? { authorization: `Token ${token}` } : {} });
+  const post = (path: string, body: unknown, token?: string) =>
+    call(baseUrl, path, {
+      timeoutMs,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Token ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+
+  expectStatus('GET /healthz', await get('/healthz'), 200);
+  pass('liveness: /healthz answers 200');
+  expectStatus('GET /readyz', await get('/readyz'), 200);
+  pass('readiness: /readyz answers 200');
+
+  const version = await get('/version');
+  expectStatus('GET /version', version, 200);
+  const { version: appVersion, gitSha } = version.json();
+  if (options.expectSha !== undefined && gitSha !== options.expectSha) {
+    throw new SmokeFailure(`GET /version: expected gitSha ${options.expectSha}, got ${String(gitSha)}`);
+  }
+  pass(`version: ${String(appVersion)} at ${String(gitSha)}`);
+
+  const name = `smoke${randomBytes(5).toString('hex')}`;
+  const registered = await post('/api/users', { user: { username: name, email: `${name}@example.com`, password: `Smoke-${randomBytes(6).toString('hex')}-1A` } });
+  expectStatus('POST /api/users', registered, 201);
+  const token = (registered.json().user as { token?: string } | undefined)?.token;
+  if (typeof token !== 'string') throw new SmokeFailure('POST /api/users: no token in the response');
+  pass(`registered ${name}`);
+
+  const title = `Smoke test ${new Date().toISOString()}`;
+  const created = await post('/api/articles', { article: { title, description: 'smoke', body: 'Written by the smoke test.', tagList: ['smoke'] } }, token);
+  expectStatus('POST /api/articles', created, 201);
+  const slug = (created.json().article as { slug?: string } | undefined)?.slug;
+  if (typeof slug !== 'string') throw new SmokeFailure('POST /api/articles: no slug in the response');
+  pass(`published ${slug}`);
+
+  const read = await get(`/api/articles/${encodeURIComponent(slug)}`);
+  expectStatus(`GET /api/articles/${slug}`, read, 200);
+  const article = read.json().article as { title?: string; author?: { username?: string } } | undefined;
+  if (article?.title !== title || article.author?.username !== name) {
+    throw new SmokeFailure(`GET /api/articles/${slug}: the article read back is not the one written: ${read.text.slice(0, 300)}`);
+  }
+  pass('read the article back');
+
+  if (options.metrics) {
+    const metrics = await get('/metrics');
+    expectStatus('GET /metrics', metrics, 200);
+    const counted = /http_request_duration_seconds_count\{[^}]*route="\/api\/articles\/:slug"[^}]*\} [1-9]/;
+    if (!counted.test(metrics.text)) throw new SmokeFailure('GET /metrics: the article read is not counted in http_request_duration_seconds');
+    pass('metrics count the request');
+  }
+  return passed;
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { 'expect-sha': { type: 'string' }, metrics: { type: 'boolean', default: false } },
+  });
+  const baseUrl = positionals[0];
+  if (baseUrl === undefined) {
+    console.error('usage: node scripts/smoke.ts <base-url> [--expect-sha <git sha>] [--metrics]');
+    process.exit(64);
+  }
+  try {
+    const steps = await smokeTest(baseUrl, { expectSha: values['expect-sha'], metrics: values.metrics, log: (line) => console.log(line) });
+    console.log(`smoke test passed: ${steps.length} checks against ${baseUrl}`);
+  } catch (error) {
+    console.error(`smoke test FAILED against ${baseUrl}: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SmokeFailure, smokeTest } from '../scripts/smoke.ts';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { runNode } from './helpers/process.ts';
+
+describe('the smoke test (scripts/smoke.ts)', () => {
+  let testApp: TestApp;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ env: { GIT_SHA: 'abc123' } });
+    baseUrl = await testApp.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(() => testApp.close());
+
+  it('passes against a running app, checking the version and the metrics', async () => {
+    const log: string[] = [];
+
+    const steps = await smokeTest(baseUrl, { expectSha: 'abc123', metrics: true, log: (line) => log.push(line) });
+
+    expect(steps).toHaveLength(7);
+    expect(log[0]).toBe('ok 1 - liveness: /healthz answers 200');
+    expect(steps.at(-1)).toBe('metrics count the request');
+  });
+
+  it('fails, naming the check, when the deployment runs another commit', async () => {
+    await expect(smokeTest(baseUrl, { expectSha: 'def456' })).rejects.toThrow(new SmokeFailure('GET /version: expected gitSha def456, got abc123'));
+  });
+
+  it('fails when the server is not there', async () => {
+    await expect(smokeTest('http://127.0.0.1:9', { timeoutMs: 2000 })).rejects.toThrow();
+  });
+
+  it('exits 1 from the command line on failure and 64 without a URL', async () => {
+    const failed = await runNode('scripts/smoke.ts', [baseUrl, '--expect-sha', 'nope'], {});
+    const usage = await runNode('scripts/smoke.ts', [], {});
+
+    expect(failed.code).toBe(1);
+    expect(failed.output).toContain('smoke test FAILED');
+    expect(usage.code).toBe(64);
+  });
+});
