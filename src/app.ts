@@ -65,7 +65,7 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
 
   await app.register(errorsPlugin);
   await app.register(databasePlugin, { database });
-  await app.register(metricsPlugin, { metrics });
+  await app.register(metricsPlugin, { metrics, serveOnAppPort: config.metricsPort === undefined });
   await app.register(securityPlugin, { corsOrigins: config.corsOrigins });
   await app.register(openapiPlugin, { version: config.appVersion });
   await app.register(healthPlugin, { version: config.appVersion, gitSha: config.gitSha });

@@ -10,6 +10,8 @@ export interface Config {
   readonly nodeEnv: 'development' | 'production' | 'test';
   readonly host: string;
   readonly port: number;
+  /** Serve /metrics on this port instead of PORT, so an ingress never exposes it. */
+  readonly metricsPort: number | undefined;
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly databasePoolSize: number;
@@ -73,6 +75,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const secretsRequired = production && (options.requireSecrets ?? true);
   const jwtSecret = read.secret('JWT_SECRET', secretsRequired);
   const sessionSecret = read.secret('SESSION_SECRET', secretsRequired);
+  const port = read.integer('PORT', 3000, { min: 0, max: 65535 });
+  const metricsPort = read.optional('METRICS_PORT') === undefined ? undefined : read.integer('METRICS_PORT', 0, { min: 1, max: 65535 });
+  if (metricsPort !== undefined && metricsPort === port) throw new ConfigError('METRICS_PORT', `must differ from PORT (${port})`);
   const adminEmail = read.optional('ADMIN_EMAIL');
   const adminPassword = read.optional('ADMIN_PASSWORD');
   if (adminEmail !== undefined && adminPassword === undefined) {
@@ -82,7 +87,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   return Object.freeze({
     nodeEnv,
     host: read.string('HOST', '127.0.0.1'),
-    port: read.integer('PORT', 3000, { min: 0, max: 65535 }),
+    port,
+    metricsPort,
     databaseUrl: read.postgresUrl('DATABASE_URL'),
     dataDir: resolvePath(read.string('DATA_DIR', './data')),
     databasePoolSize: read.integer('DATABASE_POOL_SIZE', 10, { min: 1, max: 500 }),

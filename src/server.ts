@@ -3,6 +3,7 @@ import { buildApp } from './app.ts';
 import { bootstrapAdmin } from './features/admin/bootstrap.ts';
 import { ConfigError, environmentWithDotEnv, loadConfig } from './config.ts';
 import { loggerOptions } from './logger.ts';
+import { listenForMetrics } from './metrics-server.ts';
 import { ensureSecrets } from './secrets.ts';
 import { createShutdown } from './shutdown.ts';
 
@@ -54,6 +55,10 @@ async function main(): Promise<void> {
     process.on(signal, () => void shutdown(signal));
   }
   await app.listen({ host: config.host, port: config.port });
+  if (config.metricsPort !== undefined) {
+    await listenForMetrics(app.metrics.registry, config.host, config.metricsPort);
+    app.log.info({ port: config.metricsPort }, 'metrics served on their own port');
+  }
 }
 
 main().catch((error: unknown) => {

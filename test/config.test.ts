@@ -134,6 +134,8 @@ describe('loadConfig', () => {
     [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE', 'must be between 1 and 500, got 0'],
     [{ MIGRATE_ON_START: 'yes' }, 'MIGRATE_ON_START', 'must be true or false, got "yes"'],
     [{ NODE_ENV: 'production' }, 'JWT_SECRET', 'is required when NODE_ENV=production'],
+    [{ METRICS_PORT: '3000' }, 'METRICS_PORT', 'must differ from PORT (3000)'],
+    [{ METRICS_PORT: '0' }, 'METRICS_PORT', 'must be between 1 and 65535, got 0'],
     [{ NODE_ENV: 'production', JWT_SECRET: SECRET }, 'SESSION_SECRET', 'is required when NODE_ENV=production'],
     [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET', 'must be at least 32 characters long'],
     [{ ADMIN_EMAIL: 'root@example.com' }, 'ADMIN_PASSWORD', 'is required with ADMIN_EMAIL (there is no default admin password)'],

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { Gauge, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Conduit } from './helpers/conduit.ts';
 import { createTestApp, dialectUnderTest, type TestApp } from './helpers/app.ts';
+import { listenForMetrics } from '../src/metrics-server.ts';
 
 let testApp: TestApp;
 let api: Conduit;
@@ -43,9 +46,12 @@ describe('health endpoints', () => {
       const ready = await client.request('GET', '/readyz');
       const tags = await client.request('GET', '/api/tags');
 
+      const metrics = await draining.app.inject({ method: 'GET', url: '/metrics' });
+
       expect(ready.status).toBe(503);
       expect(ready.body).toEqual({ status: 'not ready', reason: 'shutting down' });
       expect(tags.status).toBe(200);
+      expect(metrics.body).toMatch(/^shipshape_ready 0$/m);
     } finally {
       await draining.close();
     }
@@ -89,7 +95,56 @@ describe('metrics', () => {
     expect(response.body).toMatch(/nodejs_eventloop_lag_seconds \d/);
     expect(response.body).toMatch(/nodejs_heap_size_used_bytes \d/);
     expect(response.body).toContain('shipshape_build_info{version="1.2.3",git_sha="abc1234"');
+    expect(response.body).toMatch(/^shipshape_ready 1$/m);
     if (dialectUnderTest === 'postgres') expect(response.body).toMatch(/db_pool_connections\{state="total"\} \d/);
+  });
+});
+
+describe('metrics on a port of their own (METRICS_PORT)', () => {
+  it('are no longer served on the app port', async () => {
+    const separate = await createTestApp({ env: { METRICS_PORT: '9464' } });
+    try {
+      const response = await separate.app.inject({ method: 'GET', url: '/metrics' });
+
+      expect(response.statusCode).toBe(404);
+    } finally {
+      await separate.close();
+    }
+  });
+
+  it('are served by their own listener, which answers nothing else', async () => {
+    const server = await listenForMetrics(testApp.app.metrics.registry, '127.0.0.1', 0);
+    try {
+      const address = server.address() as AddressInfo;
+      const base = `http://127.0.0.1:${address.port}`;
+
+      const metrics = await fetch(`${base}/metrics?x=1`);
+      const other = await fetch(`${base}/api/tags`);
+      const post = await fetch(`${base}/metrics`, { method: 'POST' });
+
+      expect(metrics.status).toBe(200);
+      expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await metrics.text()).toMatch(/^shipshape_ready 1$/m);
+      expect(other.status).toBe(404);
+      expect(post.status).toBe(404);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('answer 500 when collection fails, and refuse a port already taken', async () => {
+    const failing = new Registry();
+    new Gauge({ name: 'broken', help: 'fails', registers: [failing], collect: () => Promise.reject(new Error('boom')) });
+    const server = await listenForMetrics(failing, '127.0.0.1', 0);
+    try {
+      const { port } = server.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+
+      expect(response.status).toBe(500);
+      await expect(listenForMetrics(failing, '127.0.0.1', port)).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      server.close();
+    }
   });
 });
 

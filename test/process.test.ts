@@ -100,6 +100,27 @@ describe('server process', () => {
   });
 });
 
+describe('metrics port', () => {
+  it('with METRICS_PORT, serves /metrics there and not on the app port', async () => {
+    const { storage, env } = await storageEnv();
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const server = startNode('src/server.ts', [], { ...env, PORT: String(port), METRICS_PORT: String(metricsPort), SHUTDOWN_DELAY_SECONDS: '0', MIGRATE_ON_START: 'true' });
+    try {
+      await waitFor(`http://127.0.0.1:${port}/readyz`, 200, 20_000, server);
+      const onApp = await fetch(`http://127.0.0.1:${port}/metrics`);
+      const onOwn = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+
+      expect(onApp.status).toBe(404);
+      expect(onOwn.status).toBe(200);
+      expect(await onOwn.text()).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/readyz",status_code="200"\} 1/);
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+      await storage.remove();
+    }
+  });
+});
+
 describe('migrate command', () => {
   it('applies migrations, is a no-op the second time, and reports status', async () => {
     const { storage, env } = await storageEnv();

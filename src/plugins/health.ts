@@ -104,6 +104,8 @@ export default fp(
       );
     });
 
+    app.metrics.trackReadiness(notReadyReason);
+
     const operational = { operational: true };
     const tags = ['Operations'];
 
@@ -143,7 +145,7 @@ export default fp(
       return undefined;
     }
   },
-  { name: 'health', dependencies: ['database'] },
+  { name: 'health', dependencies: ['database', 'metrics'] },
 );
 
 function withTimeout<T>(promise: Promise<T>, milliseconds: number): Promise<T> {

@@ -52,6 +52,18 @@ export class AppMetrics {
     if (event.level === 'error') this.#queryErrors.inc({ operation });
   };
 
+  /** `shipshape_ready`: 1 when /readyz would answer 200, evaluated at every scrape. */
+  trackReadiness(notReadyReason: () => Promise<string | undefined>): void {
+    new Gauge({
+      name: 'shipshape_ready',
+      help: '1 when the instance is ready to serve (database reachable, schema current, not draining), else 0.',
+      registers: [this.registry],
+      async collect() {
+        this.set((await notReadyReason()) === undefined ? 1 : 0);
+      },
+    });
+  }
+
   trackPool(database: DatabaseHandle): void {
     new Gauge({
       name: 'db_pool_connections',
@@ -91,7 +103,7 @@ declare module 'fastify' {
  * label set) and `GET /metrics` in the Prometheus text format.
  */
 export default fp(
-  (app: FastifyInstance, options: { metrics: AppMetrics }) => {
+  (app: FastifyInstance, options: { metrics: AppMetrics; serveOnAppPort: boolean }) => {
     const { metrics } = options;
     app.decorate('metrics', metrics);
     const requestDuration = new Histogram({
@@ -114,10 +126,12 @@ export default fp(
       done();
     });
 
-    app.get('/metrics', { schema: METRICS_SCHEMA }, async (_request, reply) => {
-      const body = await metrics.registry.metrics();
-      return reply.type(metrics.registry.contentType).send(body);
-    });
+    if (options.serveOnAppPort) {
+      app.get('/metrics', { schema: METRICS_SCHEMA }, async (_request, reply) => {
+        const body = await metrics.registry.metrics();
+        return reply.type(metrics.registry.contentType).send(body);
+      });
+    }
   },
   { name: 'metrics' },
 );
