@@ -32,13 +32,22 @@ git_sha=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 version=$(node -p "require('./package.json').version")
 source_url=$(git config --get remote.origin.url 2>/dev/null || echo unknown)
 
+created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+metadata=(GIT_SHA="$git_sha" APP_VERSION="$version" CREATED="$created" SOURCE_URL="$source_url")
+build_args=()
+for pair in "${metadata[@]}"; do build_args+=(--build-arg "$pair"); done
+
 started=$SECONDS
+# Debian's buildah 1.28 reuses a cached layer for `LABEL x="${ARG}"` and `ENV x=${ARG}` even when
+# the build argument's value changed, which would ship the previous commit's metadata. The same
+# values given as --label/--env are applied when the image is committed, so they always win.
 buildah bud --isolation chroot --layers --quiet \
-  --build-arg NODE_IMAGE="$base" \
-  --build-arg GIT_SHA="$git_sha" \
-  --build-arg APP_VERSION="$version" \
-  --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-  --build-arg SOURCE_URL="$source_url" \
+  --build-arg NODE_IMAGE="$base" "${build_args[@]}" \
+  --env GIT_SHA="$git_sha" --env APP_VERSION="$version" \
+  --label org.opencontainers.image.revision="$git_sha" \
+  --label org.opencontainers.image.version="$version" \
+  --label org.opencontainers.image.created="$created" \
+  --label org.opencontainers.image.source="$source_url" \
   -t "$image" . >&2
 echo "build-image: built $image on $base in $((SECONDS - started)) s" >&2
 echo "$image"
