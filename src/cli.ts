@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, environmentWithDotEnv, loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
-import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
+import { migrateToLatest, migrationsNewerThanCode, pendingMigrations } from './db/migrate.ts';
 import { ClientError } from './errors.ts';
 import { COMMAND_LINE } from './features/admin/service.ts';
 import { loggerOptions } from './logger.ts';
@@ -39,8 +39,10 @@ async function main(argv: string[]): Promise<number> {
   const where = { dialect: database.dialect, location: database.location };
   try {
     if (command === 'migrate') {
+      const newer = await migrationsNewerThanCode(database.db);
       const applied = await migrateToLatest(database.db);
-      log.info({ ...where, applied }, applied.length > 0 ? 'migrations applied' : 'database already current');
+      if (newer.length > 0) log.warn({ ...where, newer }, 'the database has migrations from a newer version (a rollback?): nothing to apply');
+      else log.info({ ...where, applied }, applied.length > 0 ? 'migrations applied' : 'database already current');
       return 0;
     }
     if (command === 'migrate:status') {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateToLatest, pendingMigrations } from '../src/db/migrate.ts';
+import { migrateToLatest, migrationsNewerThanCode, pendingMigrations } from '../src/db/migrate.ts';
 import { migrations } from '../src/db/migrations/index.ts';
 import { now } from '../src/db/errors.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
@@ -16,6 +16,45 @@ describe('migrations', () => {
   it('leave nothing pending after start-up, and a second run applies nothing', async () => {
     expect(await pendingMigrations(testApp.app.db)).toEqual([]);
     expect(await migrateToLatest(testApp.app.db)).toEqual([]);
+  });
+
+  it('let an older version (a rollback) migrate and run on a database a newer one moved on', async () => {
+    const older = await createTestApp();
+    try {
+      const { db } = older.app;
+      await sql`insert into kysely_migration (name, timestamp) values (${'9999_from_the_future'}, ${new Date().toISOString()})`.execute(db);
+
+      expect(await migrationsNewerThanCode(db)).toEqual(['9999_from_the_future']);
+      expect(await migrateToLatest(db)).toEqual([]);
+      expect(await pendingMigrations(db)).toEqual([]);
+      expect((await older.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    } finally {
+      await older.close();
+    }
+  });
+
+  it('refuse a database that is ahead yet lacks one of this version\'s migrations', async () => {
+    const diverged = await createTestApp();
+    try {
+      const { db } = diverged.app;
+      const last = Object.keys(migrations).at(-1) ?? '';
+      await sql`update kysely_migration set name = ${'9999_from_another_branch'} where name = ${last}`.execute(db);
+
+      await expect(migrateToLatest(db)).rejects.toThrow(`the database has migrations this version does not know (9999_from_another_branch) and lacks ${last}`);
+    } finally {
+      await diverged.close();
+    }
+  });
+
+  it('find nothing newer on a database without a migration table', async () => {
+    const fresh = await createTestApp();
+    try {
+      await sql`drop table kysely_migration`.execute(fresh.app.db);
+
+      expect(await migrationsNewerThanCode(fresh.app.db)).toEqual([]);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('are listed in order with sortable names', () => {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { Migrator } from 'kysely/migration';
+import { DEFAULT_MIGRATION_TABLE as MIGRATION_TABLE, Migrator } from 'kysely/migration';
 import { migrations } from './migrations/index.ts';
 
 // Migrations run against whatever tables exist, typed or not.
@@ -26,12 +26,34 @@ export class MigrationError extends Error {
  * lock on PostgreSQL, the lock table row on SQLite). Returns the names applied.
  */
 export async function migrateToLatest(db: AnyDatabase): Promise<string[]> {
+  const newer = await migrationsNewerThanCode(db);
+  if (newer.length > 0) {
+    // A rollback to an older image: its migrations are all applied (or the schema has moved on
+    // without them, which no rollback can fix). Kysely would call the table corrupted.
+    const pending = await pendingMigrations(db);
+    if (pending.length === 0) return [];
+    throw new MigrationError(pending[0], new Error(`the database has migrations this version does not know (${newer.join(', ')}) and lacks ${pending.join(', ')}`));
+  }
   const { error, results = [] } = await migratorFor(db).migrateToLatest();
   if (error !== undefined) {
     const failed = results.find((result) => result.status === 'Error');
     throw new MigrationError(failed?.migrationName, error);
   }
   return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
+}
+
+/**
+ * Migrations the database has applied that this code does not know: after a rollback to an
+ * older image. Expected and harmless while releases keep the schema backward compatible.
+ */
+export async function migrationsNewerThanCode(db: AnyDatabase): Promise<string[]> {
+  let applied: { name: string }[];
+  try {
+    applied = await db.selectFrom(MIGRATION_TABLE).select('name').execute();
+  } catch {
+    return []; // no migration table yet: a fresh database
+  }
+  return applied.map((row) => row.name).filter((name) => !(name in migrations)).sort();
 }
 
 /** Names of the migrations this code knows that the database has not applied yet. Read-only. */

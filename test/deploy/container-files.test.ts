@@ -138,7 +138,7 @@ describe('compose.yml', () => {
 
     expect(postgres?.image).toBe('postgres:17');
     expect(postgres?.volumes).toEqual([expect.stringMatching(/^postgres-data:\/var\/lib\/postgresql\/data/)]);
-    expect(Object.keys(volumes)).toEqual(['postgres-data']);
+    expect(Object.keys(volumes).sort()).toEqual(['grafana-data', 'postgres-data', 'prometheus-data']);
     expect(postgres?.healthcheck?.test.join(' ')).toContain('pg_isready');
   });
 

@@ -1,0 +1,95 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { ROOT } from './process.ts';
+
+/** A rendered Kubernetes object, loosely typed: the tests look into it by path. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+export interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  ports?: { name?: string; containerPort: number }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  startupProbe?: Probe;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  lifecycle?: { preStop?: { sleep?: { seconds: number } } };
+  securityContext?: SecurityContext;
+  envFrom?: unknown[];
+}
+
+export interface Probe {
+  httpGet?: { path: string; port: string | number };
+  exec?: { command: string[] };
+}
+
+export interface SecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  allowPrivilegeEscalation?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  privileged?: boolean;
+  capabilities?: { drop?: string[]; add?: string[] };
+  seccompProfile?: { type: string };
+}
+
+export interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  securityContext?: SecurityContext & { fsGroup?: number };
+  volumes?: Record<string, unknown>[];
+  hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
+  automountServiceAccountToken?: boolean;
+  terminationGracePeriodSeconds?: number;
+}
+
+export const OVERLAYS = ['staging', 'production'] as const;
+export type Overlay = (typeof OVERLAYS)[number];
+
+let kubectl: string | undefined;
+function kubectlPath(): string {
+  kubectl ??= execFileSync('bash', [join(ROOT, 'scripts/ensure-kubectl.sh')], { encoding: 'utf8' }).trim();
+  return kubectl;
+}
+
+/** `kubectl kustomize <dir>` (kubectl 1.33, pinned), parsed into objects. */
+export function kustomize(directory: string): KubeObject[] {
+  const output = execFileSync(kubectlPath(), ['kustomize', join(ROOT, directory)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return parseAllDocuments(output).map((document) => document.toJS() as KubeObject);
+}
+
+export function renderOverlay(overlay: Overlay): KubeObject[] {
+  return kustomize(`deploy/kubernetes/overlays/${overlay}`);
+}
+
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
+
+/** Every Pod template in the objects, with where it came from. */
+export function podTemplates(objects: KubeObject[]): { owner: string; kind: string; pod: PodSpec }[] {
+  return objects
+    .filter((object) => WORKLOAD_KINDS.has(object.kind))
+    .map((object) => {
+      const spec = object.spec as { template?: { spec: PodSpec }; jobTemplate?: { spec: { template: { spec: PodSpec } } } };
+      const pod = object.kind === 'CronJob' ? spec.jobTemplate?.spec.template.spec : spec.template?.spec;
+      if (!pod) throw new Error(`${object.kind}/${object.metadata.name} has no pod template`);
+      return { owner: `${object.kind}/${object.metadata.name}`, kind: object.kind, pod };
+    });
+}
+
+export function find(objects: KubeObject[], kind: string, name: string): KubeObject {
+  const found = objects.find((object) => object.kind === kind && object.metadata.name === name);
+  if (!found) throw new Error(`${kind}/${name} is not rendered`);
+  return found;
+}
