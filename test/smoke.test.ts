@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmokeFailure, smokeTest } from '../scripts/smoke.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import { createListeningTestApp, type TestApp } from './helpers/app.ts';
 import { runNode } from './helpers/process.ts';
 
 describe('the smoke test (scripts/smoke.ts)', () => {
-  let testApp: TestApp;
+  let running: TestApp & { baseUrl: string };
   let baseUrl: string;
 
   beforeAll(async () => {
-    testApp = await createTestApp({ env: { GIT_SHA: 'abc123' } });
-    baseUrl = await testApp.app.listen({ host: '127.0.0.1', port: 0 });
+    running = await createListeningTestApp({ env: { GIT_SHA: 'abc123' } });
+    baseUrl = running.baseUrl;
   });
-  afterAll(() => testApp.close());
+  afterAll(() => running.close());
 
   it('passes against a running app, checking the version and the metrics', async () => {
     const log: string[] = [];

@@ -37,6 +37,13 @@ export interface TestAppOptions {
  * The real app on a fresh database of its own: a temporary SQLite file, or a new database
  * in the private PostgreSQL cluster. Nothing is mocked.
  */
+/** A test app listening on a free loopback port, for clients that need a real URL. */
+export async function createListeningTestApp(options: TestAppOptions = {}): Promise<TestApp & { baseUrl: string }> {
+  const testApp = await createTestApp(options);
+  const baseUrl = await testApp.app.listen({ host: '127.0.0.1', port: 0 });
+  return { ...testApp, baseUrl };
+}
+
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const storage = await createTestStorage();
   const loaded = loadConfig({

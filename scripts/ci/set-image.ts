@@ -1,0 +1,70 @@
+/**
+ * Points a Kustomize overlay at an image digest: sets `newName` and `digest` of the `images:`
+ * entry with the given name (adding the entry when there is none) and drops any `newTag`, so
+ * the overlay names exactly one immutable image. Edits through the yaml Document API, so the
+ * comments and layout of the file survive and a promotion diff is the digest line alone.
+ *
+ * Usage: node scripts/ci/set-image.ts <kustomization.yaml> <image name> <name@sha256:digest>
+ * Prints "updated" or "unchanged"; exits 1 on a malformed file or reference, 64 on bad usage.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
+
+const DIGEST_REF = /^([^@\s]+)@(sha256:[0-9a-f]{64})$/;
+
+export interface ImageEdit {
+  text: string;
+  changed: boolean;
+}
+
+export class SetImageError extends Error {}
+
+/** Returns the overlay text with the image pinned to `ref`; `changed` is false when it already was. */
+export function setImage(text: string, imageName: string, ref: string): ImageEdit {
+  const match = DIGEST_REF.exec(ref);
+  if (!match?.[1] || !match[2]) throw new SetImageError(`not an image reference pinned by digest: ${ref}`);
+  const [newName, digest] = [match[1], match[2]];
+
+  const document = parseDocument(text);
+  if (document.errors.length > 0) throw new SetImageError(`not valid YAML: ${document.errors[0]?.message ?? ''}`);
+  if (!isMap(document.contents)) throw new SetImageError('not a Kustomization: the document is not a mapping');
+
+  let images = document.get('images');
+  if (images === undefined) {
+    images = document.createNode([]);
+    document.set('images', images);
+  }
+  if (!isSeq(images)) throw new SetImageError('images: is not a list');
+
+  let entry = images.items.find((item): item is YAMLMap => isMap(item) && item.get('name') === imageName);
+  if (entry === undefined) {
+    entry = document.createNode({ name: imageName });
+    images.add(entry);
+  }
+  if (entry.get('newName') === newName && entry.get('digest') === digest && !entry.has('newTag')) {
+    return { text, changed: false };
+  }
+  entry.set('newName', newName);
+  entry.set('digest', digest);
+  entry.delete('newTag');
+  // lineWidth 0: never fold long lines, so nothing but the image entry changes.
+  return { text: document.toString({ lineWidth: 0 }), changed: true };
+}
+
+function main(): void {
+  const [file, imageName, ref] = process.argv.slice(2);
+  if (file === undefined || imageName === undefined || ref === undefined) {
+    console.error('usage: node scripts/ci/set-image.ts <kustomization.yaml> <image name> <name@sha256:digest>');
+    process.exit(64);
+  }
+  try {
+    const edit = setImage(readFileSync(file, 'utf8'), imageName, ref);
+    if (edit.changed) writeFileSync(file, edit.text);
+    console.log(edit.changed ? 'updated' : 'unchanged');
+  } catch (error) {
+    console.error(`set-image: ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}
+
+if (import.meta.main) main();

@@ -1,0 +1,353 @@
+/**
+ * Policy over the GitHub workflows, beyond what a schema can say: pinned actions, least
+ * privilege, no script injection, and the delivery rules (one digest, built once, promoted to
+ * staging and then, behind a reviewer, to production). Each policy is a function returning
+ * its violations; the tests run it on the real workflows (no violations) and on a small bad
+ * example (the violation is found), so no policy passes by never looking.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { type Job, LATEST_TAG, ROOT, type Step, WORKFLOW_FILES, type Workflow, environmentOf, needsOf, usesLines } from './helpers.ts';
+
+const texts = new Map(WORKFLOW_FILES.map((file) => [basename(file), readFileSync(file, 'utf8')]));
+const workflows = new Map([...texts].map(([name, text]) => [name, parse(text) as Workflow]));
+const ci = workflows.get('ci.yml') as Workflow;
+const release = workflows.get('release.yml') as Workflow;
+
+function sample(text: string): Workflow {
+  return parse(text) as Workflow;
+}
+
+function jobs(workflow: Workflow): [string, Job][] {
+  return Object.entries(workflow.jobs);
+}
+
+function steps(job: Job): Step[] {
+  return job.steps ?? [];
+}
+
+/** Everything a job executes or configures, as text: runs, uses, their inputs and env. */
+function jobText(job: Job): string {
+  return JSON.stringify(job.steps ?? []);
+}
+
+// ---- the policies ----
+
+const PINNED = /^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/;
+const VERSION_COMMENT = /^v\d+(\.\d+){0,2}\b/;
+
+/** `uses:` pinned to a full commit SHA with a `# vX.Y.Z` comment; local actions exempt. */
+function unpinnedActions(text: string): string[] {
+  return usesLines(text)
+    .filter(({ ref }) => !ref.startsWith('./'))
+    .filter(({ ref, comment }) => !PINNED.test(ref) || comment === undefined || !VERSION_COMMENT.test(comment))
+    .map(({ ref, comment }) => `${ref} # ${comment ?? '(no comment)'}`);
+}
+
+/** One action, one pin: the same action at two SHAs means an update was half done. */
+function inconsistentPins(allTexts: string[]): string[] {
+  const pins = new Map<string, Set<string>>();
+  for (const { ref, comment } of allTexts.flatMap(usesLines)) {
+    const [action = '', sha = ''] = ref.split('@');
+    pins.set(action, (pins.get(action) ?? new Set()).add(`${sha} ${comment ?? ''}`));
+  }
+  return [...pins].filter(([, seen]) => seen.size > 1).map(([action, seen]) => `${action}: ${[...seen].join(' / ')}`);
+}
+
+function isReadOnly(permissions: Workflow['permissions']): boolean {
+  if (permissions === undefined) return false;
+  if (typeof permissions === 'string') return permissions === 'read-all';
+  return Object.values(permissions).every((level) => level === 'read' || level === 'none');
+}
+
+/** Which jobs may hold which write permission, and nobody else. */
+const WRITERS: Record<string, string[]> = {
+  packages: ['build', 'sign', 'attest'],
+  'id-token': ['sign', 'attest'],
+  attestations: ['attest'],
+  contents: ['deploy-staging', 'deploy-production'],
+};
+
+function permissionViolations(workflow: Workflow): string[] {
+  const violations = isReadOnly(workflow.permissions) ? [] : ['the workflow-level permissions are missing or not read-only'];
+  for (const [name, job] of jobs(workflow)) {
+    const permissions = job.permissions;
+    if (typeof permissions === 'string') {
+      if (permissions !== 'read-all') violations.push(`${name}: permissions: ${permissions}`);
+      continue;
+    }
+    for (const [scope, level] of Object.entries(permissions ?? {})) {
+      if (level === 'write' && !(WRITERS[scope] ?? []).includes(name)) violations.push(`${name}: ${scope}: write`);
+    }
+  }
+  return violations;
+}
+
+/** A job that pushes, signs, attests or promotes must say so in its own permissions. */
+function undeclaredWriters(workflow: Workflow): string[] {
+  const needs: [RegExp, string][] = [
+    [/docker\/build-push-action@/, 'packages'],
+    [/cosign sign/, 'id-token'],
+    [/actions\/attest-build-provenance@/, 'attestations'],
+    [/scripts\/ci\/promote\.sh/, 'contents'],
+  ];
+  const violations: string[] = [];
+  for (const [name, job] of jobs(workflow)) {
+    for (const [pattern, scope] of needs) {
+      if (!pattern.test(jobText(job))) continue;
+      const granted = typeof job.permissions === 'object' ? job.permissions[scope] : undefined;
+      if (granted !== 'write') violations.push(`${name} needs ${scope}: write in its own permissions`);
+    }
+  }
+  return violations;
+}
+
+/** `${{ }}` never inside `run:`; values reach scripts through `env:` (no script injection). */
+function expressionsInRun(workflow: Workflow): string[] {
+  return jobs(workflow).flatMap(([name, job]) =>
+    steps(job)
+      .filter((step) => step.run !== undefined && /\$\{\{/.test(step.run))
+      .map((step) => `${name}: ${step.run ?? ''}`),
+  );
+}
+
+const UNTRUSTED = /\$\{\{\s*(github\.event\.|github\.head_ref|inputs\.)/;
+
+function untrustedInRun(workflow: Workflow): string[] {
+  return jobs(workflow).flatMap(([name, job]) => steps(job).filter((step) => UNTRUSTED.test(step.run ?? '')).map(() => name));
+}
+
+function triggers(workflow: Workflow): string[] {
+  const on = workflow.on;
+  return typeof on === 'string' ? [on] : Array.isArray(on) ? on : Object.keys(on);
+}
+
+const BUILDS = /docker\/build-push-action@|docker\/setup-buildx-action@|docker (buildx )?build|buildah|build-image\.sh/;
+
+/** The jobs that promote to an environment, by the promote.sh call in their steps. */
+function promotions(workflow: Workflow): { name: string; job: Job; environment: string; step: Step }[] {
+  return jobs(workflow).flatMap(([name, job]) =>
+    steps(job).flatMap((step) => {
+      const match = /scripts\/ci\/promote\.sh\s+(\S+)/.exec(step.run ?? '');
+      return match?.[1] ? [{ name, job, environment: match[1], step }] : [];
+    }),
+  );
+}
+
+function deliveryViolations(workflow: Workflow): string[] {
+  const violations: string[] = [];
+  for (const { name, job, environment, step } of promotions(workflow)) {
+    if (environmentOf(job) !== environment) violations.push(`${name} promotes ${environment} outside environment: ${environment}`);
+    if (BUILDS.test(jobText(job))) violations.push(`${name} builds an image`);
+    const env = step.env ?? {};
+    if (!/^\$\{\{\s*needs\.build\.outputs\.digest\s*\}\}$/.test(env.DIGEST ?? '') || !/^\$\{\{\s*needs\.build\.outputs\.image\s*\}\}$/.test(env.IMAGE ?? '')) {
+      violations.push(`${name} does not promote the build job's image and digest`);
+    }
+    if (!needsOf(job).includes('build')) violations.push(`${name} does not need the build job`);
+    const concurrency = job.concurrency;
+    if (typeof concurrency !== 'object' || concurrency['cancel-in-progress'] !== false || concurrency.group !== `deploy-${environment}`) {
+      violations.push(`${name} has no non-cancelling deploy-${environment} concurrency group`);
+    }
+  }
+  return violations;
+}
+
+// ---- the tests ----
+
+describe('every workflow', () => {
+  it.each([...texts.keys()])('%s pins every action to a commit SHA with its version in a comment', (name) => {
+    expect(unpinnedActions(texts.get(name) ?? '')).toEqual([]);
+  });
+
+  it('pins each action to one SHA across the workflows', () => {
+    expect(inconsistentPins([...texts.values()])).toEqual([]);
+  });
+
+  it.each([...workflows.keys()])('%s is read-only at the top and grants writes only to the jobs that need them', (name) => {
+    const workflow = workflows.get(name) as Workflow;
+
+    expect(permissionViolations(workflow)).toEqual([]);
+    expect(undeclaredWriters(workflow)).toEqual([]);
+  });
+
+  it.each([...workflows.keys()])('%s expands no expression inside run: (untrusted input goes through env:)', (name) => {
+    const workflow = workflows.get(name) as Workflow;
+
+    expect(expressionsInRun(workflow)).toEqual([]);
+    expect(untrustedInRun(workflow)).toEqual([]);
+  });
+
+  it.each([...workflows.keys()])('%s never runs on pull_request_target and never names :latest', (name) => {
+    expect(triggers(workflows.get(name) as Workflow)).not.toContain('pull_request_target');
+    expect(texts.get(name)).not.toMatch(LATEST_TAG);
+  });
+
+  it('sets up Node.js 24 with the npm cache wherever it sets up Node.js', () => {
+    const setups = [...workflows.values()].flatMap((workflow) => jobs(workflow).flatMap(([, job]) => steps(job))).filter((step) => step.uses?.startsWith('actions/setup-node@'));
+
+    expect(setups.length).toBeGreaterThan(5);
+    for (const setup of setups) expect(String(setup.with?.['node-version'])).toBe('24');
+    expect(setups.filter((setup) => setup.with?.cache === 'npm').length).toBe(setups.length - 1); // audit needs no install
+  });
+});
+
+describe('the policies find what they look for', () => {
+  const bad = sample(`
+on: [push, pull_request_target]
+permissions: write-all
+jobs:
+  deploy-production:
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: write
+      packages: write
+    steps:
+      - uses: actions/checkout@v4
+      - uses: docker/setup-buildx-action@8d2750c68a42422c14e847fe6c8ac0403b4cbd6f
+      - run: echo "\${{ github.event.pull_request.title }}"
+      - run: bash scripts/ci/promote.sh production "$REF"
+        env:
+          REF: ghcr.io/acme/shipshape:latest
+`);
+  const badText = 'steps:\n  - uses: actions/checkout@v4\n  - uses: docker/setup-buildx-action@8d2750c68a42422c14e847fe6c8ac0403b4cbd6f\n';
+
+  it('unpinned actions and pins without a version comment', () => {
+    expect(unpinnedActions(badText)).toEqual(['actions/checkout@v4 # (no comment)', 'docker/setup-buildx-action@8d2750c68a42422c14e847fe6c8ac0403b4cbd6f # (no comment)']);
+    expect(inconsistentPins(['- uses: a/b@' + '1'.repeat(40) + ' # v1', '- uses: a/b@' + '2'.repeat(40) + ' # v2'])).toHaveLength(1);
+  });
+
+  it('write permissions where they do not belong', () => {
+    expect(permissionViolations(bad)).toEqual(['the workflow-level permissions are missing or not read-only', 'deploy-production: packages: write']);
+    expect(undeclaredWriters(sample('jobs:\n  sign:\n    steps:\n      - run: cosign sign --yes "$REF"\n'))).toEqual(['sign needs id-token: write in its own permissions']);
+  });
+
+  it('expressions in run:, the untrusted ones especially', () => {
+    expect(expressionsInRun(bad)).toHaveLength(1);
+    expect(untrustedInRun(bad)).toEqual(['deploy-production']);
+  });
+
+  it('a production promotion outside its environment, building, by tag, and cancellable', () => {
+    expect(triggers(bad)).toContain('pull_request_target');
+    expect(deliveryViolations(bad)).toEqual([
+      'deploy-production promotes production outside environment: production',
+      'deploy-production builds an image',
+      "deploy-production does not promote the build job's image and digest",
+      'deploy-production does not need the build job',
+      'deploy-production has no non-cancelling deploy-production concurrency group',
+    ]);
+  });
+});
+
+describe('ci.yml', () => {
+  it('runs on pull requests and pushes, superseding only pull-request runs', () => {
+    expect(triggers(ci).sort()).toEqual(['pull_request', 'push']);
+    expect(ci.concurrency).toEqual({ group: 'ci-${{ github.workflow }}-${{ github.ref }}', 'cancel-in-progress': "${{ github.event_name == 'pull_request' }}" });
+  });
+
+  it('has the lint, test, PostgreSQL, conformance, browser and image jobs, each through its shared script', () => {
+    const calls = Object.fromEntries(jobs(ci).map(([name, job]) => [name, steps(job).flatMap((step) => /scripts\/ci\/[\w-]+\.sh.*/.exec(step.run ?? '')?.[0] ?? [])]));
+
+    expect(calls).toEqual({
+      lint: ['scripts/ci/lint.sh'],
+      'unit-tests': ['scripts/ci/unit-tests.sh'],
+      'postgres-tests': ['scripts/ci/postgres-tests.sh'],
+      conformance: ['scripts/ci/conformance.sh'],
+      'browser-tests': ['scripts/ci/browser-tests.sh sqlite'],
+      'container-build': ['scripts/ci/build-image.sh docker shipshape ci'],
+    });
+  });
+
+  it('gives the PostgreSQL jobs a postgres:17 service with a health check, and its admin URL', () => {
+    for (const name of ['postgres-tests', 'conformance']) {
+      const job = ci.jobs[name] as Job;
+      const service = job.services?.postgres;
+
+      expect(service?.image).toBe('postgres:17');
+      expect(service?.options).toMatch(/--health-cmd "pg_isready[^"]*"/);
+      expect(job.env?.TEST_DATABASE_URL).toBe(`postgres://postgres:${service?.env?.POSTGRES_PASSWORD}@localhost:5432/postgres`);
+    }
+  });
+
+  it('keeps the JUnit results and coverage of the unit tests as an artifact, even when they fail', () => {
+    const upload = steps(ci.jobs['unit-tests'] as Job).find((step) => step.uses?.startsWith('actions/upload-artifact@'));
+
+    expect(upload?.if).toBe('${{ !cancelled() }}');
+    expect(String(upload?.with?.path).split('\n')).toEqual(expect.arrayContaining(['test-results/junit-sqlite.xml', 'coverage/cobertura-coverage.xml', 'coverage/lcov.info']));
+  });
+
+  it('builds the image without pushing it', () => {
+    const build = steps(ci.jobs['container-build'] as Job).find((step) => step.run?.includes('build-image.sh'));
+
+    expect(build?.env?.PUSH).toBe('false');
+    expect(permissionViolations(ci)).toEqual([]);
+  });
+});
+
+describe('release.yml', () => {
+  const build = release.jobs.build as Job;
+  const step = (job: string, uses: string) => steps(release.jobs[job] as Job).find((candidate) => candidate.uses?.startsWith(uses));
+
+  it('runs on pushes to main and v* tags, not for promotion commits', () => {
+    expect(release.on).toEqual({ push: { branches: ['main'], tags: ['v*'], 'paths-ignore': ['deploy/kubernetes/overlays/**'] } });
+  });
+
+  it('builds once, with a registry cache, tags sha-<short> and semver (never latest), and outputs the digest', () => {
+    const meta = step('build', 'docker/metadata-action@');
+    const push = step('build', 'docker/build-push-action@');
+
+    expect(meta?.with?.flavor).toBe('latest=false');
+    expect(String(meta?.with?.tags).trim().split('\n')).toEqual(['type=sha,prefix=sha-,format=short', 'type=semver,pattern={{version}}', 'type=semver,pattern={{major}}.{{minor}}']);
+    expect(push?.with).toMatchObject({ push: true, 'cache-from': expect.stringMatching(/^type=registry,ref=/), 'cache-to': expect.stringMatching(/^type=registry,ref=.*,mode=max$/) });
+    expect(String(push?.with?.['build-args'])).toMatch(/GIT_SHA=\$\{\{ github\.sha \}\}[\s\S]*APP_VERSION=[\s\S]*CREATED=[\s\S]*SOURCE_URL=/);
+    expect(build.outputs).toEqual({ image: '${{ steps.image.outputs.name }}', digest: '${{ steps.push.outputs.digest }}' });
+    expect(jobs(release).filter(([, job]) => BUILDS.test(jobText(job))).map(([name]) => name)).toEqual(['build']);
+  });
+
+  it('gates on trivy (HIGH and CRITICAL with a fix), npm audit, an SBOM, a keyless signature and provenance, all on the digest', () => {
+    const digest = '${{ needs.build.outputs.image }}@${{ needs.build.outputs.digest }}';
+    const attest = step('attest', 'actions/attest-build-provenance@');
+
+    expect(step('scan', 'aquasecurity/trivy-action@')?.with).toMatchObject({ 'image-ref': digest, severity: 'HIGH,CRITICAL', 'ignore-unfixed': true, 'exit-code': '1' });
+    expect(jobText(release.jobs.audit as Job)).toContain('scripts/ci/audit.sh');
+    expect(jobText(release.jobs.sbom as Job)).toContain('scripts/ci/sbom.sh');
+    expect(steps(release.jobs.sign as Job).map((candidate) => candidate.run).filter(Boolean)).toEqual(['cosign sign --yes "${IMAGE}@${DIGEST}"']);
+    expect(step('sign', 'sigstore/cosign-installer@')).toBeDefined();
+    expect(attest?.with).toEqual({ 'subject-name': '${{ needs.build.outputs.image }}', 'subject-digest': '${{ needs.build.outputs.digest }}', 'push-to-registry': true });
+  });
+
+  it('promotes to staging only after every gate, then smoke-tests it at the commit it built', () => {
+    const staging = release.jobs['deploy-staging'] as Job;
+
+    expect(needsOf(staging).sort()).toEqual(['attest', 'audit', 'build', 'sbom', 'scan', 'sign']);
+    expect(staging.environment).toEqual({ name: 'staging', url: '${{ vars.STAGING_URL }}' });
+    expect(steps(staging).map((candidate) => candidate.run).filter((run) => run?.includes('scripts/ci/'))).toEqual([
+      'bash scripts/ci/promote.sh staging "${IMAGE}@${DIGEST}"',
+      'bash scripts/ci/smoke.sh "$STAGING_URL" "$GITHUB_SHA"',
+    ]);
+  });
+
+  it('promotes the same digest to production only after staging, behind the production environment', () => {
+    const production = release.jobs['deploy-production'] as Job;
+
+    expect(needsOf(production)).toEqual(['build', 'deploy-staging']);
+    expect(production.environment).toEqual({ name: 'production', url: '${{ vars.PRODUCTION_URL }}' });
+    expect(jobs(release).filter(([, job]) => environmentOf(job) === 'production').map(([name]) => name)).toEqual(['deploy-production']);
+    expect(promotions(release).map(({ name, environment }) => `${name}:${environment}`)).toEqual(['deploy-staging:staging', 'deploy-production:production']);
+    expect(deliveryViolations(release)).toEqual([]);
+  });
+
+  it('says where the production reviewers are configured', () => {
+    expect(texts.get('release.yml')).toMatch(/Required reviewers on the production environment/);
+  });
+});
+
+describe('the delivery scripts the workflows call exist', () => {
+  it.each([...texts.keys()])('%s', (name) => {
+    const called = [...(texts.get(name) ?? '').matchAll(/scripts\/ci\/[\w-]+\.sh/g)].map((match) => match[0]);
+
+    expect(called.length).toBeGreaterThan(0);
+    for (const script of called) expect(() => readFileSync(join(ROOT, script))).not.toThrow();
+  });
+});

@@ -1,0 +1,508 @@
+/**
+ * The shared pipeline scripts, run for real where they can run here: promote.sh against
+ * scratch Git repositories (with and without a remote to push to), smoke.sh against the app
+ * listening in this process, sbom.sh producing a CycloneDX document; and the ones that drive
+ * tools this machine lacks (docker, buildah, trivy) or suites too heavy to nest here, against
+ * stand-in commands that record how they were called.
+ */
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SetImageError, setImage } from '../../scripts/ci/set-image.ts';
+import { createListeningTestApp, type TestApp } from '../helpers/app.ts';
+import { CI_SCRIPT_DIR, ROOT, type Result, run, stubCommands, stubLines, tempDir } from './helpers.ts';
+
+const DIGEST_A = `sha256:${'a1'.repeat(32)}`;
+const DIGEST_B = `sha256:${'b2'.repeat(32)}`;
+const IMAGE = 'ghcr.io/acme/shipshape';
+
+/** An overlay shaped like deploy/kubernetes/overlays/*: comments, patches, and the image entry. */
+const OVERLAY = `# Staging: deployed automatically by Argo CD.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: shipshape-staging
+resources:
+  - ../../base # the environment-neutral manifests
+# Written by scripts/ci/promote.sh: the digest the release pipeline built, scanned and signed.
+images:
+  - name: shipshape
+    newName: ghcr.io/your-org/shipshape
+    digest: sha256:${'0'.repeat(64)}
+  - name: busybox # an unrelated image, left alone
+    newTag: "1.36"
+patches:
+  - target:
+      kind: ConfigMap
+      name: shipshape-config
+    patch: |-
+      - op: replace
+        path: /data/LOG_LEVEL
+        value: debug
+`;
+
+/** What the pipelines set and the scripts read: unset, so a test run inside CI sees none of it. */
+const PIPELINE_VARIABLES = [
+  'CI', 'GIT_SHA', 'APP_VERSION', 'CREATED', 'SOURCE_URL', 'NODE_IMAGE', 'BUILD_CACHE', 'PUSH', 'IMAGE_ENV', 'SBOM_DIR', 'SMOKE_TIMEOUT',
+  'TEST_DATABASE_URL', 'CHROMIUM_PATH', 'GITHUB_SHA', 'GITHUB_REF_TYPE', 'GITHUB_REF_NAME', 'GITHUB_REPOSITORY', 'GITHUB_SERVER_URL',
+  'CI_COMMIT_SHA', 'CI_COMMIT_TAG', 'CI_COMMIT_TIMESTAMP', 'CI_PROJECT_URL', 'CI_DEFAULT_BRANCH',
+  'PROMOTE_PUSH', 'PROMOTE_BRANCH', 'PROMOTE_REMOTE', 'PROMOTE_REPO', 'PROMOTE_GIT_NAME', 'PROMOTE_GIT_EMAIL',
+];
+const hermetic = Object.fromEntries(PIPELINE_VARIABLES.map((name) => [name, undefined]));
+
+const bash = (script: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Result> =>
+  run('bash', [join(CI_SCRIPT_DIR, script), ...args], { env: { ...hermetic, ...env } });
+
+const scratch: string[] = [];
+afterAll(() => {
+  for (const directory of scratch) rmSync(directory, { recursive: true, force: true });
+});
+
+/** A temp dir removed after the file's tests. */
+function scratchDir(prefix: string): string {
+  const directory = tempDir(prefix);
+  scratch.push(directory);
+  return directory;
+}
+
+function stubs(commands: Record<string, string>): { bin: string; log: string; path: string } {
+  const stub = stubCommands(commands);
+  scratch.push(stub.bin);
+  return { ...stub, path: `${stub.bin}:${process.env.PATH ?? ''}` };
+}
+
+const git = (cwd: string, ...args: string[]): Promise<Result> => run('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args], { cwd });
+
+async function gitOut(cwd: string, ...args: string[]): Promise<string> {
+  const result = await git(cwd, ...args);
+  expect(result.code, result.stderr).toBe(0);
+  return result.stdout.trim();
+}
+
+/** A Git repository with the staging overlay committed on main. */
+async function overlayRepository(): Promise<string> {
+  const repository = scratchDir('gitops');
+  mkdirSync(join(repository, 'deploy/kubernetes/overlays/staging'), { recursive: true });
+  writeFileSync(join(repository, 'deploy/kubernetes/overlays/staging/kustomization.yaml'), OVERLAY);
+  await gitOut(repository, 'init', '--quiet', '--initial-branch', 'main');
+  await gitOut(repository, 'add', '--all');
+  await gitOut(repository, 'commit', '--quiet', '--message', 'staging overlay');
+  return repository;
+}
+
+const overlayIn = (repository: string) => readFileSync(join(repository, 'deploy/kubernetes/overlays/staging/kustomization.yaml'), 'utf8');
+
+describe('set-image.ts', () => {
+  it('pins the entry by digest, changing no other line', () => {
+    const edit = setImage(OVERLAY, 'shipshape', `${IMAGE}@${DIGEST_A}`);
+
+    expect(edit.changed).toBe(true);
+    expect(edit.text).toBe(OVERLAY.replace('ghcr.io/your-org/shipshape', IMAGE).replace(`sha256:${'0'.repeat(64)}`, DIGEST_A));
+  });
+
+  it('reports no change when the digest is already there', () => {
+    const once = setImage(OVERLAY, 'shipshape', `${IMAGE}@${DIGEST_A}`).text;
+
+    expect(setImage(once, 'shipshape', `${IMAGE}@${DIGEST_A}`)).toEqual({ text: once, changed: false });
+  });
+
+  it('drops a tag (a digest and a tag would contradict each other) and adds a missing entry', () => {
+    const tagged = setImage('images:\n  - name: shipshape\n    newTag: "1.0"\n', 'shipshape', `${IMAGE}@${DIGEST_A}`).text;
+    const added = setImage('kind: Kustomization\n', 'shipshape', `${IMAGE}@${DIGEST_A}`).text;
+
+    expect(tagged).toBe(`images:\n  - name: shipshape\n    newName: ${IMAGE}\n    digest: ${DIGEST_A}\n`);
+    expect(added).toBe(`kind: Kustomization\nimages:\n  - name: shipshape\n    newName: ${IMAGE}\n    digest: ${DIGEST_A}\n`);
+  });
+
+  it.each([`${IMAGE}:latest`, `${IMAGE}:1.2.3`, `${IMAGE}@sha256:abc`, `${IMAGE}@${DIGEST_A.toUpperCase()}`, `${IMAGE} @${DIGEST_A}`])('refuses %s', (ref) => {
+    expect(() => setImage(OVERLAY, 'shipshape', ref)).toThrow(SetImageError);
+  });
+
+  it('refuses a file that is not a Kustomization', () => {
+    expect(() => setImage('- a list\n', 'shipshape', `${IMAGE}@${DIGEST_A}`)).toThrow(SetImageError);
+    expect(() => setImage('images: {}\n', 'shipshape', `${IMAGE}@${DIGEST_A}`)).toThrow('images: is not a list');
+  });
+});
+
+describe('promote.sh, committing only (PROMOTE_PUSH=false)', () => {
+  let repository: string;
+  beforeEach(async () => {
+    repository = await overlayRepository();
+  });
+
+  const promote = (environment: string, ref: string) => bash('promote.sh', [environment, ref], { PROMOTE_REPO: repository, PROMOTE_PUSH: 'false' });
+
+  it('writes the digest into the overlay, keeps its comments, and commits naming the environment and digest', async () => {
+    const result = await promote('staging', `${IMAGE}@${DIGEST_A}`);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(overlayIn(repository)).toBe(OVERLAY.replace('ghcr.io/your-org/shipshape', IMAGE).replace(`sha256:${'0'.repeat(64)}`, DIGEST_A));
+    expect(await gitOut(repository, 'log', '-1', '--format=%s')).toBe(`Promote shipshape to staging: ${DIGEST_A} [skip ci]`);
+    expect(await gitOut(repository, 'log', '-1', '--format=%b')).toContain(`Image: ${IMAGE}@${DIGEST_A}`);
+    expect(await gitOut(repository, 'show', '--stat', '--format=', 'HEAD')).toMatch(/overlays\/staging\/kustomization\.yaml \| 4 \+\+--/);
+    expect(await gitOut(repository, 'status', '--porcelain')).toBe('');
+  });
+
+  it('is idempotent: promoting the same digest again commits nothing', async () => {
+    await promote('staging', `${IMAGE}@${DIGEST_A}`);
+    const before = await gitOut(repository, 'rev-parse', 'HEAD');
+
+    const again = await promote('staging', `${IMAGE}@${DIGEST_A}`);
+
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('staging already runs');
+    expect(await gitOut(repository, 'rev-parse', 'HEAD')).toBe(before);
+  });
+
+  it.each([`${IMAGE}:latest`, `${IMAGE}:sha-1234567`, `${IMAGE}@sha256:${'a'.repeat(63)}`, `${IMAGE}@sha256:${'A'.repeat(64)}`, `@${DIGEST_A}`])(
+    'refuses %s and changes nothing',
+    async (ref) => {
+      const result = await promote('staging', ref);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('refusing');
+      expect(overlayIn(repository)).toBe(OVERLAY);
+      expect(await gitOut(repository, 'rev-list', '--count', 'HEAD')).toBe('1');
+    },
+  );
+
+  it('fails, committing nothing, when the overlay cannot be edited', async () => {
+    writeFileSync(join(repository, 'deploy/kubernetes/overlays/staging/kustomization.yaml'), 'images: {}\n');
+    await gitOut(repository, 'commit', '--quiet', '--all', '--message', 'a broken overlay');
+
+    const result = await promote('staging', `${IMAGE}@${DIGEST_A}`);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('images: is not a list');
+    expect(await gitOut(repository, 'log', '-1', '--format=%s')).toBe('a broken overlay');
+  });
+
+  it('refuses an environment without an overlay, and bad usage', async () => {
+    const missing = await promote('qa', `${IMAGE}@${DIGEST_A}`);
+    const usage = await bash('promote.sh', ['staging'], { PROMOTE_REPO: repository, PROMOTE_PUSH: 'false' });
+
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no overlay for qa');
+    expect(usage.code).toBe(64);
+    expect(usage.stderr).toContain('usage: scripts/ci/promote.sh <environment> <image-name@sha256:digest>');
+  });
+});
+
+describe('promote.sh, pushing to the GitOps branch', () => {
+  let remote: string;
+  let checkout: string;
+  let other: string;
+
+  beforeAll(async () => {
+    const seed = await overlayRepository();
+    remote = scratchDir('gitops-remote');
+    await gitOut(remote, 'init', '--quiet', '--bare', '--initial-branch', 'main');
+    await gitOut(seed, 'push', '--quiet', remote, 'main');
+    // The pipeline's checkout: shallow and detached, as CI runners make them.
+    checkout = scratchDir('gitops-checkout');
+    await gitOut(checkout, 'clone', '--quiet', '--depth', '1', `file://${remote}`, '.');
+    await gitOut(checkout, 'checkout', '--quiet', '--detach');
+    other = scratchDir('gitops-other');
+    await gitOut(other, 'clone', '--quiet', remote, '.');
+  });
+
+  const promote = (ref: string) => bash('promote.sh', ['staging', ref], { PROMOTE_REPO: checkout, PROMOTE_BRANCH: 'main' });
+
+  it('commits on top of the newest tip of the branch, even from a stale checkout, and pushes', async () => {
+    // Someone else pushes after the pipeline checked out.
+    writeFileSync(join(other, 'README.md'), 'moved on\n');
+    await gitOut(other, 'add', 'README.md');
+    await gitOut(other, 'commit', '--quiet', '--message', 'a newer commit');
+    await gitOut(other, 'push', '--quiet', 'origin', 'main');
+
+    const result = await promote(`${IMAGE}@${DIGEST_B}`);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(await gitOut(remote, 'log', '--format=%s', 'main')).toBe([`Promote shipshape to staging: ${DIGEST_B} [skip ci]`, 'a newer commit', 'staging overlay'].join('\n'));
+    expect(await gitOut(remote, 'show', `main:deploy/kubernetes/overlays/staging/kustomization.yaml`)).toContain(`digest: ${DIGEST_B}`);
+  });
+
+  it("leaves the job's own checkout as it was, with no worktree behind", async () => {
+    expect(overlayIn(checkout)).toBe(OVERLAY);
+    expect(await gitOut(checkout, 'worktree', 'list', '--porcelain')).not.toContain('shipshape-promote');
+  });
+
+  it('pushes nothing when the branch already has the digest', async () => {
+    const before = await gitOut(remote, 'rev-parse', 'main');
+
+    const result = await promote(`${IMAGE}@${DIGEST_B}`);
+
+    expect(result.code).toBe(0);
+    expect(await gitOut(remote, 'rev-parse', 'main')).toBe(before);
+  });
+
+  it('fails when it cannot push', async () => {
+    const result = await bash('promote.sh', ['staging', `${IMAGE}@${DIGEST_A}`], { PROMOTE_REPO: checkout, PROMOTE_BRANCH: 'main', PROMOTE_REMOTE: join(remote, 'nowhere') });
+
+    expect(result.code).not.toBe(0);
+  });
+});
+
+describe('smoke.sh against a running app', () => {
+  let running: TestApp & { baseUrl: string };
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    running = await createListeningTestApp({ env: { GIT_SHA: 'abc123' } });
+    baseUrl = running.baseUrl;
+  });
+  afterAll(() => running.close());
+
+  it('waits for readiness at the expected commit, then passes the smoke test', async () => {
+    const result = await bash('smoke.sh', [baseUrl, 'abc123'], { SMOKE_TIMEOUT: '20' });
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`${baseUrl} is ready at abc123`);
+    expect(result.stdout).toContain(`smoke test passed: 6 checks against ${baseUrl}`);
+  });
+
+  it('fails after the timeout while the deployment still runs another commit', async () => {
+    const started = Date.now();
+
+    const result = await bash('smoke.sh', [baseUrl, 'def456'], { SMOKE_TIMEOUT: '2' });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`was not ready at def456 within 2 s`);
+    expect(result.stdout).toContain('version abc123');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('fails when nothing answers, and on bad usage', async () => {
+    const result = await bash('smoke.sh', ['http://127.0.0.1:9'], { SMOKE_TIMEOUT: '1' });
+    const usage = await bash('smoke.sh', []);
+
+    expect(result.code).toBe(1);
+    expect(usage.code).toBe(64);
+  });
+});
+
+describe('sbom.sh', () => {
+  let directory: string;
+  let bom: {
+    bomFormat: string;
+    specVersion: string;
+    metadata: { component: { name: string; version: string; type: string } };
+    components: { name: string; group?: string; version: string; purl: string }[];
+  };
+
+  beforeAll(async () => {
+    directory = scratchDir('sbom');
+    const result = await bash('sbom.sh', [], { SBOM_DIR: directory });
+    expect(result.code, result.stderr).toBe(0);
+    bom = JSON.parse(readFileSync(join(directory, 'sbom.cdx.json'), 'utf8')) as typeof bom;
+  }, 120_000);
+
+  const names = () => bom.components.map((component) => (component.group ? `${component.group}/${component.name}` : component.name));
+
+  it('writes a CycloneDX 1.6 document describing the application', () => {
+    expect(bom.bomFormat).toBe('CycloneDX');
+    expect(bom.specVersion).toBe('1.6');
+    expect(bom.metadata.component).toMatchObject({ name: 'shipshape', version: '0.1.0', type: 'application' });
+  });
+
+  it('lists the production dependencies at the versions the lockfile pins', () => {
+    const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+
+    for (const [name, version] of Object.entries(dependencies)) {
+      const component = bom.components.find((candidate) => (candidate.group ? `${candidate.group}/${candidate.name}` : candidate.name) === name);
+      expect(component?.version, name).toBe(version);
+      expect(component?.purl).toMatch(/^pkg:npm\//);
+    }
+  });
+
+  it('leaves out the development tools, which never reach the image', () => {
+    expect(names()).not.toContain('vitest');
+    expect(names()).not.toContain('typescript');
+    expect(names()).not.toContain('@cyclonedx/cyclonedx-npm');
+  });
+});
+
+describe('build-image.sh, with stand-in builders', () => {
+  let directory: string;
+  beforeEach(() => {
+    directory = scratchDir('build-image');
+  });
+
+  it('buildah: builds with the OCI build arguments, pushes every tag, and writes the pushed digest to image.env', async () => {
+    const { path, log } = stubs({
+      buildah: `if [[ "$1" == push ]]; then printf '%s' '${DIGEST_A}' > "$3"; fi`,
+    });
+    const imageEnv = join(directory, 'image.env');
+
+    const result = await bash('build-image.sh', ['buildah', 'registry.example.com/acme/shipshape', 'abc1234', 'v1.2.3'], {
+      PATH: path,
+      STUB_LOG: log,
+      IMAGE_ENV: imageEnv,
+      CI_COMMIT_SHA: 'c0ffee',
+      CI_COMMIT_TAG: 'v1.2.3',
+      CI_COMMIT_TIMESTAMP: '2026-01-02T03:04:05+00:00',
+      CI_PROJECT_URL: 'https://gitlab.example.com/acme/shipshape',
+    });
+
+    expect(result.code, result.stderr).toBe(0);
+    const [build, ...pushes] = stubLines(log);
+    expect(build).toContain('buildah build --build-arg GIT_SHA=c0ffee --build-arg APP_VERSION=1.2.3 --build-arg CREATED=2026-01-02T03:04:05+00:00 --build-arg SOURCE_URL=https://gitlab.example.com/acme/shipshape');
+    expect(build).toContain('--tag registry.example.com/acme/shipshape:abc1234 --tag registry.example.com/acme/shipshape:v1.2.3');
+    expect(pushes.map((line) => line.split(' | ')[0]?.replace(/--digestfile \S+/, '--digestfile F'))).toEqual([
+      'buildah push --digestfile F registry.example.com/acme/shipshape:abc1234 docker://registry.example.com/acme/shipshape:abc1234',
+      'buildah push --digestfile F registry.example.com/acme/shipshape:v1.2.3 docker://registry.example.com/acme/shipshape:v1.2.3',
+    ]);
+    expect(readFileSync(imageEnv, 'utf8')).toBe(
+      `IMAGE_NAME=registry.example.com/acme/shipshape\nIMAGE_DIGEST=${DIGEST_A}\nIMAGE_REF=registry.example.com/acme/shipshape@${DIGEST_A}\n`,
+    );
+  });
+
+  it('docker: takes the digest from buildx metadata; with PUSH=false it only loads, and writes no image.env', async () => {
+    const docker = `for ((i = 1; i <= $#; i++)); do if [[ "\${!i}" == --metadata-file ]]; then j=$((i + 1)); printf '{"containerimage.digest": "%s"}' '${DIGEST_B}' > "\${!j}"; fi; done`;
+    const { path, log } = stubs({ docker });
+    const env = { PATH: path, STUB_LOG: log, GITHUB_SHA: 'feed', GITHUB_REF_TYPE: 'branch' };
+
+    const pushed = await bash('build-image.sh', ['docker', 'ghcr.io/acme/shipshape', 'sha-feed'], { ...env, IMAGE_ENV: join(directory, 'pushed.env') });
+    const loaded = await bash('build-image.sh', ['docker', 'shipshape', 'ci'], { ...env, PUSH: 'false', IMAGE_ENV: join(directory, 'loaded.env') });
+
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(readFileSync(join(directory, 'pushed.env'), 'utf8')).toContain(`IMAGE_REF=ghcr.io/acme/shipshape@${DIGEST_B}`);
+    const [pushCall, loadCall] = stubLines(log);
+    expect(pushCall).toMatch(/^docker buildx build --build-arg GIT_SHA=feed --build-arg APP_VERSION=0\.1\.0 .* --push --metadata-file /);
+    expect(loaded.code, loaded.stderr).toBe(0);
+    expect(loadCall).toContain(' --load ');
+    expect(() => readFileSync(join(directory, 'loaded.env'))).toThrow();
+  });
+
+  it('fails when the push reports no digest', async () => {
+    const { path, log } = stubs({ buildah: '' });
+
+    const result = await bash('build-image.sh', ['buildah', 'registry.example.com/acme/shipshape', 'abc1234'], { PATH: path, STUB_LOG: log, IMAGE_ENV: join(directory, 'image.env') });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('the push reported no digest');
+  });
+
+  it('refuses the tag latest and bad usage before building anything', async () => {
+    const { path, log } = stubs({ docker: '' });
+    const env = { PATH: path, STUB_LOG: log };
+
+    const latest = await bash('build-image.sh', ['docker', 'shipshape', 'latest'], env);
+    const usage = await bash('build-image.sh', ['docker', 'shipshape'], env);
+    const builder = await bash('build-image.sh', ['kaniko', 'shipshape', 'x'], env);
+
+    expect(latest.code).toBe(1);
+    expect(latest.stderr).toContain('refusing the tag latest');
+    expect([usage.code, builder.code]).toEqual([64, 64]);
+    expect(stubLines(log)).toEqual([]);
+  });
+});
+
+describe('scan-image.sh, with a stand-in trivy', () => {
+  it('gates on fixable HIGH and CRITICAL vulnerabilities of the image, and fails when trivy finds some', async () => {
+    const clean = stubs({ trivy: '' });
+    const dirty = stubs({ trivy: 'exit 1' });
+    const ref = `${IMAGE}@${DIGEST_A}`;
+
+    const passed = await bash('scan-image.sh', [ref], { PATH: clean.path, STUB_LOG: clean.log });
+    const failed = await bash('scan-image.sh', [ref, '--format', 'json'], { PATH: dirty.path, STUB_LOG: dirty.log });
+
+    expect(passed.code).toBe(0);
+    expect(stubLines(clean.log)[0]).toMatch(new RegExp(`^trivy image --scanners vuln --severity HIGH,CRITICAL --ignore-unfixed --exit-code 1 ${ref.replace(/[.]/g, '\\.')} \\|`));
+    expect(failed.code).toBe(1);
+    expect(stubLines(dirty.log)[0]).toContain(`--exit-code 1 --format json ${ref}`);
+  });
+});
+
+describe('the test and audit scripts, with a stand-in npm', () => {
+  const DATABASE = 'postgres://postgres:postgres@db.example:5432/postgres';
+
+  async function calls(script: string, args: string[] = [], env: Record<string, string | undefined> = {}): Promise<string[]> {
+    const { path, log } = stubs({ npm: '' });
+    const result = await bash(script, args, { PATH: path, STUB_LOG: log, ...env });
+    expect(result.code, result.stderr).toBe(0);
+    return stubLines(log);
+  }
+
+  it('lint.sh: ESLint, then the type check', async () => {
+    expect(await calls('lint.sh')).toEqual(['npm run lint | CI= DB= BROWSER=', 'npm run typecheck | CI= DB= BROWSER=']);
+  });
+
+  it('unit-tests.sh: the suite with CI=true (JUnit) on SQLite, whatever TEST_DATABASE_URL says', async () => {
+    expect(await calls('unit-tests.sh', [], { TEST_DATABASE_URL: DATABASE })).toEqual(['npm test -- | CI=true DB= BROWSER=']);
+  });
+
+  it('postgres-tests.sh: the suite on the PostgreSQL in TEST_DATABASE_URL', async () => {
+    expect(await calls('postgres-tests.sh', [], { TEST_DATABASE_URL: DATABASE })).toEqual([`npm test -- | CI=true DB=${DATABASE} BROWSER=`]);
+  });
+
+  it('conformance.sh: SQLite first, then PostgreSQL', async () => {
+    expect(await calls('conformance.sh', [], { TEST_DATABASE_URL: DATABASE })).toEqual([
+      'npm run test:conformance | CI= DB= BROWSER=',
+      `npm run test:conformance | CI= DB=${DATABASE} BROWSER=`,
+    ]);
+  });
+
+  it('browser-tests.sh: the browser named by CHROMIUM_PATH, on the database asked for', async () => {
+    const browser = process.execPath;
+
+    expect(await calls('browser-tests.sh', ['sqlite'], { CHROMIUM_PATH: browser, TEST_DATABASE_URL: DATABASE })).toEqual([
+      `npm exec -- vitest run --config vitest.browser.config.ts | CI=true DB= BROWSER=${browser}`,
+    ]);
+    expect(await calls('browser-tests.sh', ['postgres'], { CHROMIUM_PATH: browser, TEST_DATABASE_URL: DATABASE })).toEqual([
+      `npm exec -- vitest run --config vitest.browser.config.ts | CI=true DB=${DATABASE} BROWSER=${browser}`,
+    ]);
+  });
+
+  it('audit.sh: production dependencies, high severity and up', async () => {
+    expect(await calls('audit.sh')).toEqual(['npm audit --omit=dev --audit-level=high | CI= DB= BROWSER=']);
+  });
+
+  it('the scripts fail when npm does', async () => {
+    const { path, log } = stubs({ npm: 'exit 3' });
+
+    const result = await bash('lint.sh', [], { PATH: path, STUB_LOG: log });
+
+    expect(result.code).toBe(3);
+    expect(stubLines(log)).toHaveLength(1);
+  });
+});
+
+describe('scripts/ci/*.sh', () => {
+  const scripts = readdirSync(CI_SCRIPT_DIR).filter((name) => name.endsWith('.sh') && name !== 'lib.sh');
+
+  it.each(scripts)('%s is an executable bash script in strict mode with a usage line', (name) => {
+    const text = readFileSync(join(CI_SCRIPT_DIR, name), 'utf8');
+
+    expect(() => accessSync(join(CI_SCRIPT_DIR, name), constants.X_OK)).not.toThrow();
+    expect(text.startsWith('#!/usr/bin/env bash\n')).toBe(true);
+    expect(text).toMatch(/^set -euo pipefail$/m);
+    expect(text).toMatch(/^# Usage: scripts\/ci\/[\w-]+\.sh/m);
+  });
+
+  it('are all called by both pipelines (build-image.sh and scan-image.sh: GitLab and CI; GitHub uses the actions)', () => {
+    const github = ['ci.yml', 'release.yml'].map((name) => readFileSync(join(ROOT, '.github/workflows', name), 'utf8')).join('\n');
+    const gitlab = readFileSync(join(ROOT, '.gitlab-ci.yml'), 'utf8');
+
+    for (const name of scripts) {
+      expect(gitlab, name).toContain(`scripts/ci/${name}`);
+      if (name !== 'scan-image.sh') expect(github, name).toContain(`scripts/ci/${name}`);
+    }
+  });
+});
+
+// Keeps the fixture honest: it has the shape of the real overlays, when they exist.
+describe('the overlay fixture', () => {
+  it('has the images entry the real overlays have', () => {
+    const real = join(ROOT, 'deploy/kubernetes/overlays/staging/kustomization.yaml');
+    let text: string;
+    try {
+      text = readFileSync(real, 'utf8');
+    } catch {
+      return;
+    }
+    const edit = setImage(text, 'shipshape', `${IMAGE}@${DIGEST_A}`);
+
+    expect(text).toMatch(/^images:\n {2}- name: shipshape\n {4}newName: \S+\n {4}digest: sha256:[0-9a-f]{64}$/m);
+    expect(edit.text.split('\n').filter((line, index) => line !== text.split('\n')[index])).toEqual([`    newName: ${IMAGE}`, `    digest: ${DIGEST_A}`]);
+  });
+});
