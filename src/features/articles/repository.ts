@@ -1,4 +1,4 @@
-import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
 import { now, violatedUniqueConstraint } from '../../db/errors.ts';
 import { type Param, PreparedQuery, PreparedVariants } from '../../db/prepared.ts';
 import type { ArticlesTable, Database } from '../../db/schema.ts';
@@ -422,16 +422,8 @@ function normalizeTags(tagList: readonly string[] | undefined): string[] {
   return [...new Set((tagList ?? []).map((tag) => tag.trim()).filter((tag) => tag !== ''))].sort(byCodePoint);
 }
 
-interface NewArticleRow {
-  tag_list: string;
-  slug: string;
-  title: string;
-  description: string;
-  body: string;
-  author_id: number;
-  created_at: string;
-  updated_at: string;
-}
+/** An articles row as inserted: every column but the generated ones, with its tag list. */
+type NewArticleRow = Omit<Selectable<ArticlesTable>, 'id' | 'favorites_count'>;
 
 interface ArticleRow {
   slug: string;
