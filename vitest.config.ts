@@ -10,7 +10,7 @@ const ci = process.env.CI === 'true';
  */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
     exclude: ['test/browser/**', 'test/container/**', 'test/deploy/**', 'test/pipelines/**', ...(postgres ? ['test/sqlite/**'] : ['test/postgres/**'])],
     pool: 'forks',
     testTimeout: 30_000,
@@ -21,7 +21,7 @@ export default defineConfig({
       provider: 'v8',
       include: ['src/**/*.ts'],
       // Process entry points; test/process.test.ts runs them as real processes.
-      exclude: ['src/server.ts', 'src/cli.ts'],
+      exclude: ['src/server.ts', 'src/cli.ts', 'src/**/*.test.ts'],
       reportsDirectory: postgres ? 'coverage/postgres' : 'coverage',
       reporter: ['text-summary', 'text', 'lcov', 'cobertura', 'json-summary'],
       thresholds: { lines: 90, branches: 80, functions: 90, statements: 90 },

@@ -1,4 +1,5 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { validateHeaderName, validateHeaderValue } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { ClientError, type FieldErrors } from '../errors.ts';
 import { validationErrors } from '../validation.ts';
@@ -11,6 +12,7 @@ import { validationErrors } from '../validation.ts';
 export default fp(
   (app: FastifyInstance) => {
     acceptEmptyJsonBodies(app);
+    app.addHook('onSend', refuseUnsendableHeaders);
     app.setErrorHandler(handleError);
   },
   { name: 'errors' },
@@ -45,6 +47,28 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
     errors: { server: [`internal error; quote request id ${request.id} when reporting it`] },
   });
 }
+
+/**
+ * Node throws when it writes a header with a character HTTP forbids, and it writes headers
+ * late: after the handler, inside callbacks (the session store's save) that no error handler
+ * watches, so the throw would end the process. Checked here, while the request is still in
+ * Fastify's hands, a bad header becomes a 500 for this request and nothing worse.
+ */
+const refuseUnsendableHeaders: onSendHookHandler = (request, reply, _payload, done) => {
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value === undefined) continue;
+    try {
+      validateHeaderName(name);
+      for (const item of Array.isArray(value) ? value : [value]) validateHeaderValue(name, String(item));
+    } catch (error) {
+      void reply.removeHeader(name);
+      request.log.error({ err: error, header: name }, 'refused to send a response header');
+      done(new Error(`response header ${name} holds characters HTTP forbids`));
+      return;
+    }
+  }
+  done();
+};
 
 /** Fastify's own 4xx errors (framing, size, content type), reworded for clients. */
 function protocolError(error: FastifyError, status: number): FieldErrors {

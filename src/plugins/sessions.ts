@@ -6,8 +6,8 @@ import type { Kysely } from 'kysely';
 import { type Param, PreparedQuery } from '../db/prepared.ts';
 import type { Database } from '../db/schema.ts';
 import type { UserRecord } from '../features/users/repository.ts';
+import { type NodeCallback as Callback, settle } from '../lib/callbacks.ts';
 
-type Callback<T = void> = (error?: Error | null, value?: T) => void;
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -22,6 +22,9 @@ export class DatabaseSessionStore implements SessionStore {
   readonly #absoluteMs: number;
   readonly #read: PreparedQuery<{ id: string }, { data: string; expires_at: number; absolute_expires_at: number }>;
 
+  /** Where an error goes when even the store's caller cannot take it. */
+  onUnreported: (error: unknown) => void = () => undefined;
+
   constructor(db: Kysely<Database>, absoluteSeconds: number) {
     this.#db = db;
     this.#absoluteMs = absoluteSeconds * 1000;
@@ -31,19 +34,15 @@ export class DatabaseSessionStore implements SessionStore {
   }
 
   get(sessionId: string, callback: Callback<Session | null>): void {
-    this.#get(sessionId).then((value) => callback(null, value), callback);
+    settle(this.#get(sessionId), callback, this.onUnreported);
   }
 
   set(sessionId: string, value: Session, callback: Callback): void {
-    this.#set(sessionId, value).then(() => callback(), callback);
+    settle(this.#set(sessionId, value), callback, this.onUnreported);
   }
 
   destroy(sessionId: string, callback: Callback): void {
-    this.#db
-      .deleteFrom('sessions')
-      .where('id', '=', sessionId)
-      .execute()
-      .then(() => callback(), callback);
+    settle(this.#db.deleteFrom('sessions').where('id', '=', sessionId).execute().then(() => undefined), callback, this.onUnreported);
   }
 
   /** Ends every session of a user (disabled accounts). */
@@ -126,6 +125,7 @@ export function cookieNames(secure: boolean): { session: string; csrf: string; f
 export default fp(
   async (app: FastifyInstance, options: SessionOptions) => {
     const store = app.sessionStore;
+    store.onUnreported = (error) => app.log.error({ err: error }, 'session store callback failed twice; the request may time out');
     await app.register(cookie, { secret: options.secret });
     await app.register(session, {
       secret: options.secret,

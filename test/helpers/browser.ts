@@ -17,17 +17,49 @@ export interface UploadFile {
   readonly data: Buffer;
 }
 
+interface RawResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string | string[] | number | undefined>;
+  readonly body: string;
+  readonly cookies: readonly { name: string; value: string; maxAge?: number | undefined; expires?: Date | string | undefined }[];
+}
+
+type Transport = (options: InjectOptions & { headers: Record<string, string> }) => Promise<RawResponse>;
+
+/** Requests through app.inject, or over real HTTP to a running server given its base URL. */
+function transportFor(target: FastifyInstance | string): Transport {
+  if (typeof target !== 'string') return async (options) => target.inject(options);
+  return async (options) => {
+    const response = await fetch(new URL(options.url as string, target), {
+      method: options.method ?? 'GET',
+      headers: options.headers,
+      body: options.payload as string | Buffer | undefined,
+      redirect: 'manual',
+    });
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, name) => (headers[name] = value));
+    const cookies = response.headers.getSetCookie().map((line) => {
+      const [pair = '', ...attributes] = line.split(';');
+      const separator = pair.indexOf('=');
+      const maxAge = attributes.map((attribute) => /^\s*max-age=(-?\d+)/i.exec(attribute)?.[1]).find((value) => value !== undefined);
+      return { name: pair.slice(0, separator).trim(), value: pair.slice(separator + 1).trim(), maxAge: maxAge === undefined ? undefined : Number(maxAge) };
+    });
+    return { statusCode: response.status, headers, body: await response.text(), cookies };
+  };
+}
+
 /**
- * A cookie-keeping client for the web pages over app.inject: it fills CSRF tokens from the
- * last page like a browser submitting a form would, and parses the HTML it gets back.
+ * A cookie-keeping client for the web pages, over app.inject or over HTTP to a real server:
+ * it fills CSRF tokens from the last page like a browser submitting a form would, and parses
+ * the HTML it gets back.
  */
 export class WebClient {
-  readonly #app: FastifyInstance;
+  readonly #send: Transport;
   readonly #cookies = new Map<string, string>();
   csrfToken: string | undefined;
 
-  constructor(app: FastifyInstance) {
-    this.#app = app;
+  constructor(target: FastifyInstance | string) {
+    this.#send = transportFor(target);
   }
 
   cookie(name: string): string | undefined {
@@ -39,13 +71,13 @@ export class WebClient {
   }
 
   async get(url: string): Promise<Page> {
-    return this.#send({ method: 'GET', url, headers: { accept: 'text/html' } });
+    return this.#request({ method: 'GET', url, headers: { accept: 'text/html' } });
   }
 
   /** Submits a form, with the CSRF token from the last page unless `_csrf` is given. */
   async post(url: string, fields: Record<string, string> = {}): Promise<Page> {
     const body = new URLSearchParams({ ...(this.csrfToken ? { _csrf: this.csrfToken } : {}), ...fields });
-    return this.#send({
+    return this.#request({
       method: 'POST',
       url,
       headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
@@ -69,7 +101,7 @@ export class WebClient {
       );
     }
     parts.push(Buffer.from(`--${boundary}--\r\n`));
-    return this.#send({
+    return this.#request({
       method: 'POST',
       url,
       headers: { accept: 'text/html', 'content-type': `multipart/form-data; boundary=${boundary}` },
@@ -92,11 +124,11 @@ export class WebClient {
     return this.post('/login', { email, password });
   }
 
-  async #send(options: InjectOptions & { headers: Record<string, string> }): Promise<Page> {
+  async #request(options: InjectOptions & { headers: Record<string, string> }): Promise<Page> {
     if (this.#cookies.size > 0) {
       options.headers.cookie = [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
     }
-    const response = await this.#app.inject(options);
+    const response = await this.#send(options);
     for (const cookie of response.cookies) {
       const expired = cookie.maxAge === 0 || (cookie.expires !== undefined && new Date(cookie.expires).getTime() <= Date.now());
       if (expired || cookie.value === '') this.#cookies.delete(cookie.name);

@@ -90,3 +90,42 @@ export function jsonLines(output: string): Record<string, unknown>[] {
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
+
+export interface TestServer {
+  readonly baseUrl: string;
+  readonly process: RunningProcess;
+  readonly env: Record<string, string>;
+  /** Whether the process is still running. */
+  alive(): boolean;
+  /** SIGTERM, wait for the exit; returns the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * The real server process (`src/server.ts`) on a free loopback port, ready to serve, with the
+ * environment given (a test's storage, secrets, limits).
+ */
+export async function startTestServer(env: Record<string, string>): Promise<TestServer> {
+  const port = await freePort();
+  const fullEnv = { NODE_ENV: 'test', SHUTDOWN_DELAY_SECONDS: '0', MIGRATE_ON_START: 'true', ...env, PORT: String(port) };
+  const running = startNode('src/server.ts', [], fullEnv);
+  let exitCode: number | null | undefined;
+  void running.exited.then((code) => (exitCode = code));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(`${baseUrl}/readyz`, 200, 30_000, running);
+  } catch (error) {
+    running.child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    baseUrl,
+    process: running,
+    env: fullEnv,
+    alive: () => exitCode === undefined,
+    stop: async () => {
+      if (exitCode === undefined) running.child.kill('SIGTERM');
+      return running.exited;
+    },
+  };
+}

@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import Type from 'typebox';
 import { forbidden } from '../../errors.ts';
 import { SlugParams } from '../articles/schemas.ts';
-import { FormBase, PAGE_SIZE, PageQuery, pageHref, paginate, safeBack, viewerOf } from '../web/support.ts';
+import { FormBase, PAGE_SIZE, PageQuery, pageHref, paginate, viewerOf } from '../web/support.ts';
+import { localRedirectTarget } from '../../lib/redirect-target.ts';
 
 const ADMIN_PAGE_SIZE = PAGE_SIZE * 2;
 const UserParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
@@ -46,7 +47,7 @@ export default function adminPages(fastify: FastifyInstance): void {
     }, async (request, reply) => {
       await admin.setDisabled(viewerOf(request), request.params.id, action === 'disable');
       reply.flash('success', action === 'disable' ? 'The account is disabled: it is signed out everywhere.' : 'The account is enabled again.');
-      return reply.redirect(safeBack(request.body.back, '/admin/users'), 303);
+      return reply.redirect(localRedirectTarget(request.body.back, '/admin/users'), 303);
     });
   }
 

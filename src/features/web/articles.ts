@@ -8,7 +8,8 @@ import { NewCommentBody } from '../comments/schemas.ts';
 import type { UserRecord } from '../users/repository.ts';
 import { renderForm } from './auth.ts';
 import { renderMarkdown } from './markdown.ts';
-import { FormBase, FormText, requireViewer, safeBack, viewerOf } from './support.ts';
+import { FormBase, FormText, requireViewer, viewerOf } from './support.ts';
+import { localRedirectTarget } from '../../lib/redirect-target.ts';
 
 const EditorForm = Type.Object({ ...FormBase, title: FormText(1000), description: FormText(5000), body: FormText(), tags: FormText(5000) });
 const CommentForm = Type.Object({ ...FormBase, body: FormText(50_000) });
@@ -43,7 +44,7 @@ export default function articlePages(fastify: FastifyInstance): void {
       const userId = viewerOf(request).id;
       if (action === 'favorite') await articles.favorite(slug, userId);
       else await articles.unfavorite(slug, userId);
-      return reply.redirect(safeBack(request.body.back, `/article/${encodeURIComponent(slug)}`), 303);
+      return reply.redirect(localRedirectTarget(request.body.back, `/article/${encodeURIComponent(slug)}`), 303);
     });
   }
 

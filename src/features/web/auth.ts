@@ -6,7 +6,8 @@ import { signIn, signOut } from '../../plugins/sessions.ts';
 import { fieldErrorsFor } from '../../validation.ts';
 import { PASSWORD_RULES } from '../users/password-policy.ts';
 import { LoginBody, RegisterBody } from '../users/schemas.ts';
-import { FormBase, FormText, safeBack } from './support.ts';
+import { FormBase, FormText } from './support.ts';
+import { localRedirectTarget } from '../../lib/redirect-target.ts';
 
 const NextQuery = Type.Object({ next: Type.Optional(Type.String({ maxLength: 2000 })) });
 const LoginForm = Type.Object({ ...FormBase, email: FormText(300), password: FormText(2000) });
@@ -31,7 +32,7 @@ export default function authPages(fastify: FastifyInstance, options: { secureCoo
       const user = await accounts.authenticate(values.email, values.password, request.ip);
       await signIn(request, user);
       reply.flash('success', `Welcome back, ${user.username}.`);
-      return await reply.redirect(safeBack(next), 303);
+      return await reply.redirect(localRedirectTarget(next), 303);
     } catch (error) {
       if (!(error instanceof ClientError)) throw error;
       void reply.headers(error.headers);

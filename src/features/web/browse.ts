@@ -2,7 +2,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { UsernameParams } from '../profiles/schemas.ts';
-import { FormBase, PAGE_SIZE, PageQuery, pageHref, paginate, requireViewer, safeBack, viewerOf } from './support.ts';
+import { FormBase, PAGE_SIZE, PageQuery, pageHref, paginate, requireViewer, viewerOf } from './support.ts';
+import { localRedirectTarget } from '../../lib/redirect-target.ts';
 
 const HomeQuery = Type.Object({
   ...PageQuery.properties,
@@ -67,7 +68,7 @@ export default function browsePages(fastify: FastifyInstance): void {
         ? await profiles.follow(viewer.id, request.params.username)
         : await profiles.unfollow(viewer.id, request.params.username);
       reply.flash('success', action === 'follow' ? `You follow ${profile.username}.` : `You no longer follow ${profile.username}.`);
-      return reply.redirect(safeBack(request.body.back, `/profile/${encodeURIComponent(profile.username)}`), 303);
+      return reply.redirect(localRedirectTarget(request.body.back, `/profile/${encodeURIComponent(profile.username)}`), 303);
     });
   }
 

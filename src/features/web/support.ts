@@ -19,12 +19,6 @@ export function FormText(maxLength = 200_000) {
   return Type.Optional(Type.String({ maxLength }));
 }
 
-/** Where to send the browser after a form: a path on this site, never another origin. */
-export function safeBack(back: string | undefined, fallback = '/'): string {
-  if (back === undefined || !back.startsWith('/') || back.startsWith('//') || back.startsWith('/\\')) return fallback;
-  return back;
-}
-
 /** preHandler for pages that need a signed-in user: others go to the sign-in page and back. */
 export async function requireViewer(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   if (request.viewer !== null) return;
