@@ -9,7 +9,7 @@ import { ProfilesRepository } from './features/profiles/repository.ts';
 import { TagsRepository } from './features/tags/repository.ts';
 import { AccountService } from './features/users/accounts.ts';
 import { UsersRepository } from './features/users/repository.ts';
-import { SignInThrottle, type ThrottlePolicy } from './features/users/sign-in-throttle.ts';
+import { SignInLockout, type LockoutPolicy } from './features/users/sign-in-lockout.ts';
 import { DatabaseSessionStore } from './plugins/sessions.ts';
 
 export interface Repositories {
@@ -23,14 +23,14 @@ export interface Repositories {
 
 export interface Services {
   readonly repositories: Repositories;
-  readonly signInThrottle: SignInThrottle;
+  readonly signInLockout: SignInLockout;
   readonly accounts: AccountService;
   readonly sessionStore: DatabaseSessionStore;
   readonly admin: AdminService;
 }
 
 export interface ServiceOptions {
-  readonly signInPolicy: ThrottlePolicy;
+  readonly signInPolicy: LockoutPolicy;
   readonly sessionMaxAgeSeconds: number;
 }
 
@@ -49,8 +49,8 @@ export function createServices(db: Kysely<Database>, options: ServiceOptions): S
     tags,
     images: new ImagesRepository(db),
   };
-  const signInThrottle = new SignInThrottle(db, options.signInPolicy);
-  const accounts = new AccountService(users, signInThrottle);
+  const signInLockout = new SignInLockout(db, options.signInPolicy);
+  const accounts = new AccountService(users, signInLockout);
   const sessionStore = new DatabaseSessionStore(db, options.sessionMaxAgeSeconds);
   const admin = new AdminService({
     admin: new AdminRepository(db),
@@ -60,5 +60,5 @@ export function createServices(db: Kysely<Database>, options: ServiceOptions): S
     comments: repositories.comments,
     sessions: sessionStore,
   });
-  return { repositories, signInThrottle, accounts, sessionStore, admin };
+  return { repositories, signInLockout, accounts, sessionStore, admin };
 }

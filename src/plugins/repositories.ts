@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AdminService } from '../features/admin/service.ts';
 import type { AccountService } from '../features/users/accounts.ts';
-import type { SignInThrottle } from '../features/users/sign-in-throttle.ts';
+import type { SignInLockout } from '../features/users/sign-in-lockout.ts';
 import { createServices, type Repositories, type ServiceOptions } from '../services.ts';
 import type { DatabaseSessionStore } from './sessions.ts';
 
@@ -10,7 +10,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     repositories: Repositories;
     accounts: AccountService;
-    signInThrottle: SignInThrottle;
+    signInLockout: SignInLockout;
     sessionStore: DatabaseSessionStore;
     admin: AdminService;
   }
@@ -24,7 +24,7 @@ export default fp(
   (app: FastifyInstance, options: ServiceOptions) => {
     const services = createServices(app.db, options);
     app.decorate('repositories', services.repositories);
-    app.decorate('signInThrottle', services.signInThrottle);
+    app.decorate('signInLockout', services.signInLockout);
     app.decorate('accounts', services.accounts);
     app.decorate('sessionStore', services.sessionStore);
     app.decorate('admin', services.admin);

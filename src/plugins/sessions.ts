@@ -149,7 +149,7 @@ export default fp(
 
     const purge = setInterval(() => {
       store.purgeExpired().catch((error: unknown) => app.log.warn({ err: error }, 'session purge failed'));
-      app.signInThrottle.purgeExpired().catch((error: unknown) => app.log.warn({ err: error }, 'sign-in counter purge failed'));
+      app.signInLockout.purgeExpired().catch((error: unknown) => app.log.warn({ err: error }, 'sign-in counter purge failed'));
     }, PURGE_INTERVAL_MS);
     purge.unref();
     app.addHook('onClose', () => clearInterval(purge));

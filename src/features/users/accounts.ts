@@ -2,7 +2,7 @@ import { ClientError, unprocessable } from '../../errors.ts';
 import { hashPassword, passwordMatches } from './password-hashing.ts';
 import { passwordProblems } from './password-policy.ts';
 import type { UserRecord, UsersRepository } from './repository.ts';
-import type { SignInThrottle } from './sign-in-throttle.ts';
+import type { SignInLockout } from './sign-in-lockout.ts';
 
 export interface Registration {
   email: string;
@@ -24,11 +24,11 @@ export interface AccountChanges {
  */
 export class AccountService {
   readonly #users: UsersRepository;
-  readonly #throttle: SignInThrottle;
+  readonly #lockout: SignInLockout;
 
-  constructor(users: UsersRepository, throttle: SignInThrottle) {
+  constructor(users: UsersRepository, lockout: SignInLockout) {
     this.#users = users;
-    this.#throttle = throttle;
+    this.#lockout = lockout;
   }
 
   async register(registration: Registration): Promise<UserRecord> {
@@ -41,20 +41,19 @@ export class AccountService {
   }
 
   /**
-   * The user these credentials belong to. Wrong credentials get a 401 that does not say which
-   * part was wrong, and count towards the sign-in throttle (429 once locked); a disabled
-   * account gets 403.
+   * The user these credentials belong to. Every attempt counts towards the sign-in lockout
+   * before the password is checked (429 once locked); wrong credentials get a 401 that does not
+   * say which part was wrong and keep their count; a disabled account gets 403.
    */
   async authenticate(email: string, password: string, clientAddress: string): Promise<UserRecord> {
     const normalized = normalizeEmail(email);
-    await this.#throttle.refuseIfLocked(normalized, clientAddress);
+    await this.#lockout.reserveAttempt(normalized, clientAddress);
     const credentials = await this.#users.findCredentials(normalized);
     if (!(await passwordMatches(credentials?.passwordHash, password)) || credentials === undefined) {
-      await this.#throttle.recordFailure(normalized, clientAddress);
       throw new ClientError(401, { 'email or password': ['is invalid'] });
     }
+    await this.#lockout.attemptSucceeded(normalized, clientAddress);
     if (credentials.user.disabled_at !== null) throw new ClientError(403, { account: ['is disabled; ask an administrator'] });
-    await this.#throttle.recordSuccess(normalized);
     return credentials.user;
   }
 

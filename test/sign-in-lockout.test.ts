@@ -18,6 +18,17 @@ function freshAddress(): string {
   return `10.0.${nextAddress}.1`;
 }
 
+/** Calls `attempt` until `done` holds for its result, then returns its status; fails after `timeoutMs`. */
+async function pollUntil<T extends { status: number }>(attempt: () => Promise<T>, done: (result: T) => boolean, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await attempt();
+    if (done(result)) return result.status;
+    if (Date.now() > deadline) throw new Error(`still ${result.status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 function login(email: string, password: string, address: string) {
   return api.request<{ errors: Record<string, string[]> }>('POST', '/api/users/login', {
     body: { user: { email, password } },
@@ -25,7 +36,7 @@ function login(email: string, password: string, address: string) {
   });
 }
 
-describe('sign-in throttling (API)', () => {
+describe('sign-in lockout (API)', () => {
   it('locks an account after repeated failures with 429 and Retry-After, even for the right password', async () => {
     const user = await api.register();
     const address = freshAddress();
@@ -42,10 +53,13 @@ describe('sign-in throttling (API)', () => {
     const user = await api.register();
     const address = freshAddress();
     for (let attempt = 0; attempt < 3; attempt += 1) await login(user.email, 'Wrong-Password-1', address);
+    const startedAt = Date.now();
+    expect((await login(user.email, user.password, address)).status).toBe(429);
 
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const statuses = await pollUntil(() => login(user.email, user.password, address), (response) => response.status !== 429, 10_000);
 
-    expect((await login(user.email, user.password, address)).status).toBe(200);
+    expect(statuses).toBe(200);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1000);
   });
 
   it('forgets earlier failures after a successful sign-in', async () => {
@@ -59,6 +73,24 @@ describe('sign-in throttling (API)', () => {
     await login(user.email, 'Wrong-Password-1', address);
 
     expect((await login(user.email, user.password, address)).status).toBe(200);
+  });
+
+  it('holds under concurrency: of 100 wrong passwords sent at once, at most the limit are checked (401), the rest get 429', async () => {
+    const user = await api.register();
+    const address = freshAddress();
+
+    const responses = await Promise.all(Array.from({ length: 100 }, () => login(user.email, 'Wrong-Password-1', address)));
+
+    const statuses = responses.map((response) => response.status);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(3);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(97);
+  });
+
+  it('gives a successful sign-in its attempt back, so signing in often from one address never locks it', async () => {
+    const user = await api.register();
+    const address = freshAddress();
+
+    for (let attempt = 0; attempt < 10; attempt += 1) expect((await login(user.email, user.password, address)).status).toBe(200);
   });
 
   it('locks a client address that fails across many accounts, but not other addresses', async () => {
