@@ -14,12 +14,18 @@ export const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url));
 
 export type FlashKind = 'success' | 'error' | 'info';
 
-/** An uploaded file as a form handler sees it, after @fastify/multipart has read it. */
-export interface UploadedFile {
+/** An uploaded file as a form handler sees it, read whole from a multipart body. */
+export class UploadedFile {
   readonly filename: string;
   readonly data: Buffer;
   /** The file was larger than UPLOAD_LIMIT and was cut short: refuse it. */
   readonly truncated: boolean;
+
+  constructor(filename: string, data: Buffer, truncated: boolean) {
+    this.filename = filename;
+    this.data = data;
+    this.truncated = truncated;
+  }
 }
 
 declare module 'fastify' {
@@ -57,17 +63,10 @@ export default fp(
     const cookies = cookieNames(options.secure);
     await app.register(formbody, { bodyLimit: 256 * 1024 });
     await app.register(multipart, {
-      attachFieldsToBody: 'keyValues',
       throwFileSizeLimit: false,
       limits: { fileSize: options.uploadLimitBytes, files: 1, fields: 20, fieldSize: 200_000, parts: 25 },
-      // Read the file here and record whether it was cut short, so the form can say so.
-      async onFile(part: MultipartFile) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of part.file) chunks.push(chunk as Buffer);
-        const uploaded: UploadedFile = { filename: part.filename, data: Buffer.concat(chunks), truncated: part.file.truncated };
-        (part as MultipartFile & { value: UploadedFile }).value = uploaded;
-      },
     });
+    app.addHook('preValidation', readMultipartForm);
     await app.register(csrf, {
       sessionPlugin: '@fastify/cookie',
       cookieKey: cookies.csrf,
@@ -117,6 +116,40 @@ export default fp(
   },
   { name: 'web', dependencies: ['sessions'] },
 );
+
+/**
+ * A multipart form as a plain body: text fields as strings (a repeated field as a list), the
+ * file as an UploadedFile, read whole with a note of whether it was cut at UPLOAD_LIMIT. A
+ * body that is not well-formed multipart is the client's mistake: 400, not 500.
+ */
+async function readMultipartForm(request: FastifyRequest): Promise<void> {
+  if (!request.isMultipart()) return;
+  const body: Record<string, unknown> = {};
+  try {
+    for await (const part of request.parts()) {
+      const value = part.type === 'file' ? await readUpload(part) : part.value;
+      const earlier = body[part.fieldname];
+      body[part.fieldname] = earlier === undefined ? value : [earlier, value].flat();
+    }
+  } catch (error) {
+    throw malformedMultipart(error);
+  }
+  request.body = body;
+}
+
+async function readUpload(part: MultipartFile): Promise<UploadedFile> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of part.file) chunks.push(chunk as Buffer);
+  return new UploadedFile(part.filename, Buffer.concat(chunks), part.file.truncated);
+}
+
+/** Busboy's parse errors carry no status; the library's own limits do (413) and keep it. */
+function malformedMultipart(error: unknown): Error {
+  const status = (error as { statusCode?: number }).statusCode;
+  if (status !== undefined && status >= 400 && status < 500) return error as Error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ClientError(400, { body: [`is not a well-formed multipart form (${reason})`] });
+}
 
 function takeFlash(request: FastifyRequest, reply: FastifyReply, cookieName: string): { kind: FlashKind; message: string } | null {
   const raw = request.cookies[cookieName];

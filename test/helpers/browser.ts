@@ -109,6 +109,11 @@ export class WebClient {
     });
   }
 
+  /** Posts a body exactly as given, with the session's cookies: for malformed or unusual forms. */
+  async postRaw(url: string, contentType: string, payload: string | Buffer): Promise<Page> {
+    return this.#request({ method: 'POST', url, headers: { accept: 'text/html', 'content-type': contentType }, payload });
+  }
+
   /** Signs up through the form; returns the credentials used. */
   async signUp(overrides: Partial<{ username: string; email: string; password: string }> = {}) {
     const username = overrides.username ?? uniqueName('web');

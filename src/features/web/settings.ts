@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { ClientError, type FieldErrors } from '../../errors.ts';
-import type { UploadedFile } from '../../plugins/web.ts';
+import { UploadedFile } from '../../plugins/web.ts';
 import { fieldErrorsFor } from '../../validation.ts';
 import { detectImageType, NOT_AN_ACCEPTED_IMAGE } from '../images/detect.ts';
 import { PASSWORD_RULES } from '../users/password-policy.ts';
@@ -17,7 +17,7 @@ const SettingsForm = Type.Object({
   bio: FormText(5000),
   image: FormText(5000),
   password: FormText(2000),
-  avatar: Type.Optional(Type.Unsafe<UploadedFile>({ description: 'the uploaded picture' })),
+  avatar: Type.Optional(Type.Unknown({ description: 'the uploaded picture: a file part; anything else is refused below' })),
 });
 
 /** The account settings form: profile, picture (upload or URL), email and password. */
@@ -48,7 +48,8 @@ export default function settingsPages(fastify: FastifyInstance, options: { uploa
     };
     const values = { ...changes, password: undefined, image: changes.image || viewer.image };
     const errors: FieldErrors = fieldErrorsFor(UpdateUserBody, { user: changes }) ?? {};
-    const upload = form.avatar && form.avatar.filename !== '' ? form.avatar : undefined;
+    const upload = form.avatar instanceof UploadedFile && form.avatar.filename !== '' ? form.avatar : undefined;
+    if (form.avatar !== undefined && !(form.avatar instanceof UploadedFile)) errors.avatar = ['must be a file chosen with the picture field'];
     if (upload !== undefined) {
       const problem = await uploadProblem(upload, uploadLimit);
       if (problem !== undefined) errors.avatar = [problem];
