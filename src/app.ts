@@ -1,4 +1,3 @@
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { ConfigWithSecrets } from './secrets.ts';
@@ -15,12 +14,13 @@ import staticAssets from './plugins/assets.ts';
 import { AccessLog, loggerOptions, REQUEST_ID_HEADER, requestIdFor } from './logger.ts';
 import authPlugin from './plugins/auth.ts';
 import databasePlugin from './plugins/database.ts';
-import errorsPlugin, { jsonNotFound } from './plugins/errors.ts';
+import errorsPlugin, { answerClientError, answerFrameworkError, jsonNotFound } from './plugins/errors.ts';
 import healthPlugin from './plugins/health.ts';
 import metricsPlugin, { AppMetrics } from './plugins/metrics.ts';
 import openapiPlugin from './plugins/openapi.ts';
 import repositoriesPlugin from './plugins/repositories.ts';
 import securityPlugin from './plugins/security.ts';
+import { strictValidatorCompiler } from './validation.ts';
 
 export interface BuildOptions {
   /** Where logs go; defaults to stdout. Tests pass a stream to read them. */
@@ -45,7 +45,9 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
     // "Connection: close") rather than failing them with 503.
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-  }).setValidatorCompiler(TypeBoxValidatorCompiler);
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
+  }).setValidatorCompiler(strictValidatorCompiler);
 
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);

@@ -1,4 +1,5 @@
-import type { FastifySchemaValidationError } from 'fastify';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { FieldErrors } from './errors.ts';
@@ -97,4 +98,47 @@ export function fieldErrorsFor(schema: TSchema, value: unknown): FieldErrors | u
   }
   if (check.Check(value)) return undefined;
   return validationErrors(check.Errors(value));
+}
+
+const PLAIN_INTEGER = /^-?(?:0|[1-9]\d*)$/;
+
+/**
+ * TypeBox's validator, except that a query, path or header value only becomes a number when it
+ * is written as a plain decimal integer: TypeBox alone reads `1.5` as 1, `0x10` as 16 and ` 1`
+ * as 1. Anything else stays a string, so the integer check refuses it with 422.
+ */
+export const strictValidatorCompiler: FastifySchemaCompiler<TSchema> = (route) => {
+  const validate = TypeBoxValidatorCompiler(route);
+  if (route.httpPart === 'body') return validate;
+  const integerKeys = integerProperties(route.schema);
+  if (integerKeys.length === 0) return validate;
+  return (value: unknown) => {
+    const loose = looseIntegers(value, integerKeys);
+    if (loose.length === 0) return validate(value);
+    const error: FastifySchemaValidationError[] = loose.map((key) => ({
+      keyword: 'type',
+      instancePath: `/${key}`,
+      schemaPath: `#/properties/${key}/type`,
+      params: { type: 'integer' },
+      message: 'must be integer',
+    }));
+    return { error };
+  };
+};
+
+function integerProperties(schema: TSchema): string[] {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  return Object.entries(properties)
+    .filter(([, property]) => property.type === 'integer')
+    .map(([key]) => key);
+}
+
+/** The integer fields whose text is not a plain decimal integer. */
+function looseIntegers(value: unknown, keys: readonly string[]): string[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const record = value as Record<string, unknown>;
+  return keys.filter((key) => {
+    const raw = record[key];
+    return typeof raw === 'string' && !PLAIN_INTEGER.test(raw);
+  });
 }

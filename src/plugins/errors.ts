@@ -1,8 +1,10 @@
-import { validateHeaderName, validateHeaderValue } from 'node:http';
+import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { ClientError, type FieldErrors } from '../errors.ts';
 import { validationErrors } from '../validation.ts';
+import { standaloneErrorPageHtml, wantsHtml } from './views.ts';
 
 /**
  * The one place where failures become HTTP answers. Clients get `{ errors: { field: [message] } }`
@@ -46,6 +48,54 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
   void reply.code(status >= 500 ? status : 500).send({
     errors: { server: [`internal error; quote request id ${request.id} when reporting it`] },
   });
+}
+
+const FRAMEWORK_ERRORS: Record<string, { status: number; errors: FieldErrors }> = {
+  FST_ERR_BAD_URL: { status: 400, errors: { url: ['is not a valid address: a percent-escape does not decode to text'] } },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, errors: { url: ['has a path segment that is too long'] } },
+};
+
+/**
+ * Fastify's `frameworkErrors`: a URL the router cannot take answers in the same format as
+ * every other error (JSON for the API, the error page for a browser), not Fastify's own body.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const known = FRAMEWORK_ERRORS[error.code] ?? { status: 400, errors: { request: ['could not be routed'] } };
+  request.log.info({ err: error }, 'request rejected');
+  if (wantsHtml(request.headers.accept, request.url)) {
+    void reply.code(known.status).type('text/html; charset=utf-8').send(standaloneErrorPageHtml(known.status, request.id));
+    return;
+  }
+  void reply.code(known.status).send({ errors: known.errors });
+}
+
+const CLIENT_ERRORS: Record<string, { status: number; errors: FieldErrors }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, errors: { request: ['has an address or headers larger than the server accepts'] } },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, errors: { request: ['took too long to arrive'] } },
+};
+
+/**
+ * Node's `clientError`: a request so malformed (or large) that no Fastify request exists for
+ * it. Answered on the socket directly, still in the unified format, then the socket closes.
+ */
+export function answerClientError(this: FastifyInstance, error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = CLIENT_ERRORS[error.code ?? ''] ?? { status: 400, errors: { request: ['is not valid HTTP'] } };
+  this.log.info({ err: error }, 'malformed request refused');
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const received = Buffer.isBuffer(error.rawPacket) ? error.rawPacket.toString('latin1') : '';
+  const url = received.split('\r\n', 1)[0]?.split(' ')[1] ?? '/api/';
+  // The Accept header may lie beyond what the parser kept: outside the API, assume a browser.
+  const accept = /\r\naccept:([^\r]*)/i.exec(received)?.[1] ?? 'text/html';
+  const [type, body] = wantsHtml(accept, url)
+    ? ['text/html; charset=utf-8', standaloneErrorPageHtml(known.status, 'unknown')]
+    : ['application/json; charset=utf-8', JSON.stringify({ errors: known.errors })];
+  socket.end(
+    `HTTP/1.1 ${known.status} ${STATUS_CODES[known.status]}\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**

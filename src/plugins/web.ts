@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import multipart, { type MultipartFile } from '@fastify/multipart';
@@ -9,8 +8,7 @@ import fp from 'fastify-plugin';
 import { ClientError } from '../errors.ts';
 import { routeNotFound } from './errors.ts';
 import { cookieNames } from './sessions.ts';
-
-export const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url));
+import { errorPage, templateHelpers, VIEWS_DIR, wantsHtml } from './views.ts';
 
 export type FlashKind = 'success' | 'error' | 'info';
 
@@ -42,16 +40,6 @@ export interface WebOptions {
   uploadLimitBytes: number;
   cacheTemplates: boolean;
 }
-
-const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-const DATE_TIME = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
-
-/** Functions the templates use, as `it.h`. */
-export const templateHelpers = {
-  date: (iso: string) => DATE.format(new Date(iso)),
-  dateTime: (iso: string) => `${DATE_TIME.format(new Date(iso))} UTC`,
-  avatar: (image: string | null | undefined) => (image ? image : '/assets/avatar.svg'),
-};
 
 /**
  * The web pages' plumbing: form and multipart bodies, CSRF tokens (double-submit, signed
@@ -108,10 +96,10 @@ export default fp(
 
     app.setErrorHandler(async (error: FastifyError, request, reply) => renderError(error, request, reply));
     app.setNotFoundHandler(async (request, reply) => {
-      if (!wantsHtml(request)) {
+      if (!wantsHtml(request.headers.accept, request.url)) {
         return reply.code(404).send({ errors: { route: [routeNotFound(request)] } });
       }
-      return reply.code(404).page('pages/error', errorPage(404, request));
+      return reply.code(404).page('pages/error', errorPage(404, request.id));
     });
   },
   { name: 'web', dependencies: ['sessions'] },
@@ -164,31 +152,6 @@ function takeFlash(request: FastifyRequest, reply: FastifyReply, cookieName: str
   }
 }
 
-function wantsHtml(request: FastifyRequest): boolean {
-  return (request.headers.accept ?? '').includes('text/html');
-}
-
-const ERROR_PAGES: Record<number, { heading: string; message: string }> = {
-  400: { heading: 'That request did not make sense', message: 'Something in it was malformed. Go back and try again.' },
-  403: { heading: 'Not allowed', message: 'You do not have permission to do that.' },
-  404: { heading: 'Page not found', message: 'There is nothing here: the link may be old, or the page was deleted.' },
-  413: { heading: 'Too large', message: 'What you sent is larger than we accept.' },
-  429: { heading: 'Too many attempts', message: 'Wait a little and try again.' },
-  500: { heading: 'Something went wrong', message: 'The error has been logged. Please try again in a moment.' },
-  503: { heading: 'Temporarily unavailable', message: 'We are updating the service. Please try again in a moment.' },
-};
-
-function errorPage(status: number, request: FastifyRequest, message?: string) {
-  const page = ERROR_PAGES[status] ?? ERROR_PAGES[status >= 500 ? 500 : 400]!;
-  return {
-    title: page.heading,
-    status,
-    heading: page.heading,
-    message: message ?? page.message,
-    requestId: status >= 500 ? request.id : undefined,
-  };
-}
-
 async function renderError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   let status = error instanceof ClientError ? error.statusCode : (error.statusCode ?? 500);
   let message: string | undefined;
@@ -207,9 +170,9 @@ async function renderError(error: FastifyError, request: FastifyRequest, reply: 
   if (status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ err: error }, 'request rejected');
   try {
-    return await reply.code(status).page('pages/error', errorPage(status, request, status >= 500 ? undefined : message));
+    return await reply.code(status).page('pages/error', errorPage(status, request.id, status >= 500 ? undefined : message));
   } catch (renderFailure) {
     request.log.error({ err: renderFailure }, 'error page failed to render');
-    return reply.code(status).type('text/plain; charset=utf-8').send(`${status} ${ERROR_PAGES[status >= 500 ? 500 : 400]!.heading}`);
+    return reply.code(status).type('text/plain; charset=utf-8').send(`${status} ${errorPage(status, request.id).heading}`);
   }
 }

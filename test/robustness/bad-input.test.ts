@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { createListeningTestApp, createTestApp, type TestApp } from '../helpers/app.ts';
 import { text, WebClient } from '../helpers/browser.ts';
 import { Conduit } from '../helpers/conduit.ts';
 
@@ -68,5 +68,64 @@ describe('the settings form\'s avatar', () => {
 
     expect(page.status).toBe(422);
     expect(text(page.document.querySelector('#avatar-error'))).toContain('must be a file');
+  });
+});
+
+describe('URLs the router cannot take', () => {
+  it.each([
+    ['/api/profiles/%ff', 400, { url: ['is not a valid address: a percent-escape does not decode to text'] }],
+    [`/api/articles/${'a'.repeat(300)}`, 414, { url: ['has a path segment that is too long'] }],
+  ])('the API answers %s in the unified format', async (url, status, errors) => {
+    const response = await api.request('GET', url);
+
+    expect(response.status).toBe(status);
+    expect(response.body).toEqual({ errors });
+  });
+
+  it.each([
+    ['/article/%ff%fe', 400, 'That request did not make sense'],
+    [`/article/${'a'.repeat(300)}`, 414, 'Address too long'],
+  ])('a browser gets the error page for %s', async (url, status, heading) => {
+    const page = await new WebClient(testApp.app).get(url);
+
+    expect(page.status).toBe(status);
+    expect(text(page.document.querySelector('h1'))).toBe(heading);
+  });
+
+  it('a 100 KB query string gets 431 in the unified format: JSON for the API, the error page for a browser', async () => {
+    const listening = await createListeningTestApp();
+    try {
+      const query = `?q=${'a'.repeat(100_000)}`;
+      const fromApi = await fetch(`${listening.baseUrl}/api/articles${query}`);
+      const fromBrowser = await fetch(`${listening.baseUrl}/${query}`, { headers: { accept: 'text/html' } });
+
+      expect(fromApi.status).toBe(431);
+      expect(await fromApi.json()).toEqual({ errors: { request: ['has an address or headers larger than the server accepts'] } });
+      expect(fromBrowser.status).toBe(431);
+      expect(await fromBrowser.text()).toContain('<h1>Request too large</h1>');
+    } finally {
+      await listening.close();
+    }
+  });
+});
+
+describe('numbers in the query and the path', () => {
+  it.each(['1.5', '0x10', ' 1', '1e1', '+1', '', 'one'])('refuses limit=%j with 422: only plain decimal integers', async (limit) => {
+    const response = await api.request('GET', `/api/articles?limit=${encodeURIComponent(limit)}`);
+
+    expect(response.status).toBe(422);
+    expect(response.body).toEqual({ errors: { limit: ['must be an integer'] } });
+  });
+
+  it('still takes a plain decimal integer', async () => {
+    const response = await api.request('GET', '/api/articles?limit=2&offset=0');
+
+    expect(response.status).toBe(200);
+  });
+
+  it('refuses a page number that is not a plain decimal integer on the web pages', async () => {
+    const page = await new WebClient(testApp.app).get('/?page=0x2');
+
+    expect(page.status).toBe(400);
   });
 });
