@@ -16,6 +16,7 @@ import authPlugin from './plugins/auth.ts';
 import databasePlugin from './plugins/database.ts';
 import errorsPlugin, { answerClientError, answerFrameworkError, jsonNotFound } from './plugins/errors.ts';
 import healthPlugin from './plugins/health.ts';
+import lingeringClose from './plugins/lingering-close.ts';
 import metricsPlugin, { AppMetrics } from './plugins/metrics.ts';
 import openapiPlugin from './plugins/openapi.ts';
 import repositoriesPlugin from './plugins/repositories.ts';
@@ -71,6 +72,7 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
   await app.register(securityPlugin, { corsOrigins: config.corsOrigins });
   await app.register(openapiPlugin, { version: config.appVersion });
   await app.register(healthPlugin, { version: config.appVersion, gitSha: config.gitSha });
+  await app.register(lingeringClose, { draining: () => app.readiness.draining });
   await app.register(repositoriesPlugin, {
     sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
     signInPolicy: {
