@@ -64,7 +64,7 @@ describe('an oversized body sent in full', () => {
       headers: { 'content-type': 'application/json', authorization: `Token ${token}` },
       body,
       duplex: 'half',
-    } as RequestInit);
+    });
 
     expect(response.status).toBe(413);
   });
