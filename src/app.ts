@@ -57,7 +57,7 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
 
   const metrics = new AppMetrics({ version: config.appVersion, gitSha: config.gitSha });
   const database = openDatabase(config, metrics.observeQuery);
-  metrics.trackPool(database);
+  metrics.trackDatabase(database);
   app.log.info({ dialect: database.dialect, location: database.location }, 'database opened');
   try {
     await migrateIfAllowed(app, config, database.db);

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, type LogEvent, PostgresDialect, SqliteDialect, type SqliteDatabase, sql } from 'kysely';
+import { Kysely, type LogEvent, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement, sql } from 'kysely';
 import pg from 'pg';
+import { databaseUnavailable } from './errors.ts';
 import type { Database } from './schema.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -27,6 +28,8 @@ export interface DatabaseHandle {
   readonly location: string;
   /** Connection pool occupancy (PostgreSQL), or undefined for the embedded database. */
   poolStats(): PoolStats | undefined;
+  /** The last write failed for lack of space, and none has succeeded since. */
+  storageFull(): boolean;
   close(): Promise<void>;
 }
 
@@ -35,12 +38,38 @@ export type QueryListener = (event: LogEvent) => void;
 export const SQLITE_FILE_NAME = 'shipshape.sqlite';
 
 export function openDatabase(settings: DatabaseSettings, onQuery?: QueryListener): DatabaseHandle {
-  return settings.databaseUrl === undefined
-    ? openSqlite(settings.dataDir, onQuery)
-    : openPostgres(settings.databaseUrl, settings.databasePoolSize, onQuery);
+  const storage = new StorageCondition();
+  const listener: QueryListener = (event) => {
+    storage.observe(event);
+    onQuery?.(event);
+  };
+  const handle = settings.databaseUrl === undefined
+    ? openSqlite(settings.dataDir, listener)
+    : openPostgres(settings.databaseUrl, settings.databasePoolSize, listener);
+  return { ...handle, storageFull: () => storage.full };
 }
 
-function openSqlite(dataDir: string, onQuery?: QueryListener): DatabaseHandle {
+const WRITE_KINDS = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode']);
+
+/**
+ * Out of disk space is a condition of the whole database, not of one request: it is set by
+ * any statement failing for lack of space and cleared by the next write that succeeds.
+ */
+class StorageCondition {
+  full = false;
+
+  observe(event: LogEvent): void {
+    if (event.level === 'error') {
+      if (databaseUnavailable(event.error) === 'storage full') this.full = true;
+    } else if (WRITE_KINDS.has(event.query.query.kind)) {
+      this.full = false;
+    }
+  }
+}
+
+type OpenedDatabase = Omit<DatabaseHandle, 'storageFull'>;
+
+function openSqlite(dataDir: string, onQuery: QueryListener): OpenedDatabase {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, SQLITE_FILE_NAME);
   const connection = new SQLite(file);
@@ -52,7 +81,7 @@ function openSqlite(dataDir: string, onQuery?: QueryListener): DatabaseHandle {
   connection.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(connection) }),
-    ...(onQuery ? { log: onQuery } : {}),
+    log: onQuery,
   });
   return {
     db,
@@ -67,6 +96,18 @@ function openSqlite(dataDir: string, onQuery?: QueryListener): DatabaseHandle {
 const STATEMENT_CACHE_SIZE = 500;
 
 /**
+ * SQLite rolls a transaction back by itself when a statement fails with SQLITE_FULL, an I/O
+ * error or out of memory. Kysely's ROLLBACK that follows would then fail with "cannot rollback
+ * - no transaction is active", and that error would replace the real cause in the logs.
+ */
+const NOTHING_TO_ROLL_BACK: SqliteStatement = {
+  reader: false,
+  all: () => [],
+  run: () => ({ changes: 0, lastInsertRowid: 0 }),
+  iterate: () => [][Symbol.iterator](),
+};
+
+/**
  * Kysely prepares every query it runs; preparing costs more than running most of ours (tens of
  * microseconds, measured in bench/), so keep prepared statements by SQL text and reuse them.
  * SQLite re-prepares a cached statement itself if a migration changes the schema under it.
@@ -76,6 +117,7 @@ function withStatementCache(connection: SQLite.Database): SqliteDatabase {
   return {
     close: () => connection.close(),
     prepare(sqlText) {
+      if (sqlText === 'rollback' && !connection.inTransaction) return NOTHING_TO_ROLL_BACK;
       let statement = statements.get(sqlText);
       if (statement === undefined) {
         statement = connection.prepare(sqlText);
@@ -87,7 +129,7 @@ function withStatementCache(connection: SQLite.Database): SqliteDatabase {
   };
 }
 
-function openPostgres(databaseUrl: string, poolSize: number, onQuery?: QueryListener): DatabaseHandle {
+function openPostgres(databaseUrl: string, poolSize: number, onQuery: QueryListener): OpenedDatabase {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: poolSize,
@@ -102,7 +144,7 @@ function openPostgres(databaseUrl: string, poolSize: number, onQuery?: QueryList
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
-    ...(onQuery ? { log: onQuery } : {}),
+    log: onQuery,
   });
   const url = new URL(databaseUrl);
   return {

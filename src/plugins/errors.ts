@@ -2,6 +2,7 @@ import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
+import { databaseUnavailable, type UnavailableReason } from '../db/errors.ts';
 import { ClientError, type FieldErrors } from '../errors.ts';
 import { validationErrors } from '../validation.ts';
 import { standaloneErrorPageHtml, wantsHtml } from './views.ts';
@@ -29,7 +30,27 @@ export function routeNotFound(request: FastifyRequest): string {
   return `no route for ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`;
 }
 
+const RETRY_AFTER_SECONDS: Record<UnavailableReason, number> = { 'storage full': 60, 'i/o error': 30, unreachable: 5, overloaded: 5 };
+
+/**
+ * A database that cannot serve right now (unreachable, overloaded, out of space) is a 503
+ * with Retry-After, not a fault in our code: the request may well succeed later. Returns the
+ * answer and the reason to log with the driver's own error; undefined for any other error.
+ */
+export function databaseUnavailableAnswer(error: unknown): { reason: UnavailableReason; answer: ClientError } | undefined {
+  const reason = databaseUnavailable(error);
+  if (reason === undefined) return undefined;
+  const answer = new ClientError(503, { database: [`is unavailable (${reason}); try again shortly`] }, { 'retry-after': String(RETRY_AFTER_SECONDS[reason]) });
+  return { reason, answer };
+}
+
 function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const unavailable = databaseUnavailableAnswer(error);
+  if (unavailable !== undefined) {
+    request.log.error({ err: error, database: unavailable.reason }, 'database unavailable');
+    void reply.code(503).headers(unavailable.answer.headers).send({ errors: unavailable.answer.errors });
+    return;
+  }
   if (error instanceof ClientError) {
     void reply.code(error.statusCode).headers(error.headers).send({ errors: error.errors });
     return;

@@ -52,7 +52,10 @@ declare module 'fastify' {
 }
 
 const HealthResponse = Type.Object({ status: Type.Literal('ok') });
-const ReadyResponse = Type.Object({ status: Type.Literal('ready') });
+const ReadyResponse = Type.Object({
+  status: Type.Literal('ready'),
+  degraded: Type.Optional(Type.Array(Type.String(), { description: 'What works less than fully while the instance still serves' })),
+});
 const NotReadyResponse = Type.Object({ status: Type.Literal('not ready'), reason: Type.String() });
 const VersionResponse = Type.Object({
   version: Type.String(),
@@ -123,7 +126,11 @@ export default fp(
       },
     }, async (request, reply) => {
       const reason = await notReadyReason();
-      if (reason === undefined) return { status: 'ready' as const };
+      if (reason === undefined) {
+        // Reads still work with a full disk: stay in the load balancer, but say it.
+        if (app.database.storageFull()) return { status: 'ready' as const, degraded: ['database storage is full: writes answer 503'] };
+        return { status: 'ready' as const };
+      }
       request.log.warn({ reason }, 'not ready');
       return reply.code(503).send({ status: 'not ready' as const, reason });
     });

@@ -64,7 +64,15 @@ export class AppMetrics {
     });
   }
 
-  trackPool(database: DatabaseHandle): void {
+  trackDatabase(database: DatabaseHandle): void {
+    new Gauge({
+      name: 'shipshape_database_storage_full',
+      help: '1 while the database is out of storage space (writes answer 503), else 0.',
+      registers: [this.registry],
+      collect() {
+        this.set(database.storageFull() ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'db_pool_connections',
       help: 'Database connection pool occupancy (PostgreSQL only).',

@@ -6,7 +6,7 @@ import { Eta } from 'eta';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ClientError } from '../errors.ts';
-import { routeNotFound } from './errors.ts';
+import { databaseUnavailableAnswer, routeNotFound } from './errors.ts';
 import { cookieNames } from './sessions.ts';
 import { errorPage, templateHelpers, VIEWS_DIR, wantsHtml } from './views.ts';
 
@@ -153,6 +153,12 @@ function takeFlash(request: FastifyRequest, reply: FastifyReply, cookieName: str
 }
 
 async function renderError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const unavailable = databaseUnavailableAnswer(error);
+  if (unavailable !== undefined) {
+    request.log.error({ err: error, database: unavailable.reason }, 'database unavailable');
+    void reply.headers(unavailable.answer.headers);
+    return renderErrorPage(reply, 503, request.id);
+  }
   let status = error instanceof ClientError ? error.statusCode : (error.statusCode ?? 500);
   let message: string | undefined;
   if (error.code?.startsWith('FST_CSRF')) {
@@ -169,10 +175,14 @@ async function renderError(error: FastifyError, request: FastifyRequest, reply: 
   if (status === 401) return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
   if (status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ err: error }, 'request rejected');
+  return renderErrorPage(reply, status, request.id, status >= 500 ? undefined : message);
+}
+
+async function renderErrorPage(reply: FastifyReply, status: number, requestId: string, message?: string): Promise<FastifyReply> {
   try {
-    return await reply.code(status).page('pages/error', errorPage(status, request.id, status >= 500 ? undefined : message));
+    return await reply.code(status).page('pages/error', errorPage(status, requestId, message));
   } catch (renderFailure) {
-    request.log.error({ err: renderFailure }, 'error page failed to render');
-    return reply.code(status).type('text/plain; charset=utf-8').send(`${status} ${errorPage(status, request.id).heading}`);
+    reply.log.error({ err: renderFailure }, 'error page failed to render');
+    return reply.code(status).type('text/plain; charset=utf-8').send(`${status} ${errorPage(status, requestId).heading}`);
   }
 }
