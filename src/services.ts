@@ -50,8 +50,8 @@ export function createServices(db: Kysely<Database>, options: ServiceOptions): S
     images: new ImagesRepository(db),
   };
   const signInLockout = new SignInLockout(db, options.signInPolicy);
-  const accounts = new AccountService(users, signInLockout);
   const sessionStore = new DatabaseSessionStore(db, options.sessionMaxAgeSeconds);
+  const accounts = new AccountService(users, signInLockout, sessionStore);
   const admin = new AdminService({
     admin: new AdminRepository(db),
     users,

@@ -36,7 +36,7 @@ describe('settings', () => {
 
   it('updates username, bio and password; the new password signs in', async () => {
     const { browser, credentials } = await signedIn();
-    const changed = { ...formFields(credentials), username: `${credentials.username}x`, bio: 'I audit ledgers', password: 'Brand-New-Pass-7' };
+    const changed = { ...formFields(credentials), username: `${credentials.username}x`, bio: 'I audit ledgers', password: 'Brand-New-Pass-7', currentPassword: credentials.password };
 
     const saved = await browser.postMultipart('/settings', changed);
     const page = await browser.get('/settings');

@@ -30,6 +30,8 @@ export interface UsersTable {
   updated_at: string;
   role: Generated<'user' | 'admin'>;
   disabled_at: string | null;
+  /** Raised whenever the password changes: tokens and sessions from before stop working. */
+  credentials_version: Generated<number>;
 }
 
 export interface FollowsTable {

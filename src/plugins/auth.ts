@@ -22,12 +22,16 @@ export class TokenService {
     });
   }
 
-  issue(userId: number): string {
-    return this.#sign({ sub: String(userId) });
+  /** A token for this user, tied to the current version of their credentials. */
+  issue(user: Pick<UserRecord, 'id' | 'credentials_version'>): string {
+    return this.#sign({ sub: String(user.id), ver: user.credentials_version });
   }
 
-  /** The user id a token was issued to; throws a 401 ClientError for anything else. */
-  userIdOf(token: string): number {
+  /**
+   * Who a token was issued to, and under which version of their credentials (0 for tokens
+   * issued before versions existed); throws a 401 ClientError for anything else.
+   */
+  subjectOf(token: string): { userId: number; credentialsVersion: number } {
     let claims: Record<string, unknown>;
     try {
       claims = this.#verify(token);
@@ -37,7 +41,9 @@ export class TokenService {
     }
     const userId = Number(claims.sub);
     if (!Number.isSafeInteger(userId) || userId <= 0) throw unauthorized('is invalid');
-    return userId;
+    const credentialsVersion = claims.ver ?? 0;
+    if (typeof credentialsVersion !== 'number' || !Number.isSafeInteger(credentialsVersion)) throw unauthorized('is invalid');
+    return { userId, credentialsVersion };
   }
 }
 
@@ -77,9 +83,11 @@ export default fp(
         if (required) throw unauthorized('is missing; send "Authorization: Token <jwt>"');
         return;
       }
-      const user = await app.repositories.users.findById(tokens.userIdOf(token));
+      const subject = tokens.subjectOf(token);
+      const user = await app.repositories.users.findById(subject.userId);
       if (user === undefined) throw unauthorized('is invalid');
       if (user.disabled_at !== null) throw unauthorized('belongs to a disabled account');
+      if (user.credentials_version !== subject.credentialsVersion) throw unauthorized('was issued before the password changed; sign in again');
       request.auth = { user, token };
     }
 

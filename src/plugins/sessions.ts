@@ -45,9 +45,13 @@ export class DatabaseSessionStore implements SessionStore {
     settle(this.#db.deleteFrom('sessions').where('id', '=', sessionId).execute().then(() => undefined), callback, this.onUnreported);
   }
 
-  /** Ends every session of a user (disabled accounts). */
-  async destroyForUser(userId: number): Promise<void> {
-    await this.#db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+  /** Ends every session of a user (a disabled account, a new password), but `keep` if given. */
+  async destroyForUser(userId: number, keep?: string): Promise<void> {
+    await this.#db
+      .deleteFrom('sessions')
+      .where('user_id', '=', userId)
+      .$if(keep !== undefined, (query) => query.where('id', '<>', keep!))
+      .execute();
   }
 
   /** Deletes sessions past either expiry; returns how many. */
@@ -98,6 +102,8 @@ export class DatabaseSessionStore implements SessionStore {
 declare module 'fastify' {
   interface Session {
     userId?: number;
+    /** The user's credentials version at sign-in: a later password change ends the session. */
+    credentialsVersion?: number;
   }
   interface FastifyRequest {
     /** The signed-in user of a web page, or null. */
@@ -140,7 +146,8 @@ export default fp(
       const userId = request.session.get('userId');
       if (userId === undefined) return;
       const user = await app.repositories.users.findById(userId);
-      if (user === undefined || user.disabled_at !== null) {
+      const stale = user === undefined || user.disabled_at !== null || user.credentials_version !== (request.session.get('credentialsVersion') ?? 0);
+      if (stale) {
         await request.session.destroy();
         return;
       }
@@ -161,6 +168,13 @@ export default fp(
 export async function signIn(request: FastifyRequest, user: UserRecord): Promise<void> {
   await request.session.regenerate();
   request.session.set('userId', user.id);
+  request.session.set('credentialsVersion', user.credentials_version);
+  request.viewer = user;
+}
+
+/** The signed-in user changed their password: this session carries on under the new version. */
+export function keepSignedIn(request: FastifyRequest, user: UserRecord): void {
+  request.session.set('credentialsVersion', user.credentials_version);
   request.viewer = user;
 }
 

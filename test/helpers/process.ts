@@ -129,3 +129,16 @@ export async function startTestServer(env: Record<string, string>): Promise<Test
     },
   };
 }
+
+/**
+ * The server's JSON log lines once one satisfies `wanted`: the server writes its log in
+ * batches, so a line can arrive a little after the response it belongs to.
+ */
+export async function logLinesOnce(server: RunningProcess, wanted: (line: Record<string, unknown>) => boolean, timeoutMs = 5_000): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = jsonLines(server.output());
+    if (lines.some(wanted) || Date.now() > deadline) return lines;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQLITE_FILE_NAME } from '../../src/db/database.ts';
 import { TEST_JWT_SECRET, TEST_SESSION_SECRET } from '../helpers/app.ts';
 import { STRONG_PASSWORD } from '../helpers/conduit.ts';
-import { jsonLines, startTestServer, type TestServer } from '../helpers/process.ts';
+import { logLinesOnce, startTestServer, type TestServer } from '../helpers/process.ts';
 
 /**
  * The data directory's filesystem fills up under the real server process: a small tmpfs
@@ -85,7 +85,8 @@ describe('a full disk', () => {
     expect(refused?.status).toBe(503);
     expect(Number(refused?.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await refused?.json()).toEqual({ errors: { database: ['is unavailable (storage full); try again shortly'] } });
-    const errors = jsonLines(server.process.output()).filter((line) => line.level === 'error');
+    const lines = await logLinesOnce(server.process, (line) => line.msg === 'database unavailable');
+    const errors = lines.filter((line) => line.level === 'error');
     expect(errors).toContainEqual(expect.objectContaining({ msg: 'database unavailable', database: 'storage full', err: expect.objectContaining({ code: 'SQLITE_FULL' }) }));
     expect(JSON.stringify(errors)).not.toContain('cannot rollback');
     expect(await metric('shipshape_database_storage_full')).toBe('1');

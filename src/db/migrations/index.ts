@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely/migration';
 import * as conduitSchema from './0001_conduit_schema.ts';
 import * as webAccounts from './0002_web_accounts.ts';
+import * as credentialsVersion from './0003_credentials_version.ts';
 
 /**
  * Every migration, in order. Listed here rather than read from a folder so the set is the
@@ -9,4 +10,5 @@ import * as webAccounts from './0002_web_accounts.ts';
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_conduit_schema': conduitSchema,
   '0002_web_accounts': webAccounts,
+  '0003_credentials_version': credentialsVersion,
 };

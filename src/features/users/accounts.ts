@@ -4,6 +4,11 @@ import { passwordProblems } from './password-policy.ts';
 import type { UserRecord, UsersRepository } from './repository.ts';
 import type { SignInLockout } from './sign-in-lockout.ts';
 
+/** What the account rules need of the web sessions. */
+export interface SessionsOfUsers {
+  destroyForUser(userId: number, keep?: string): Promise<void>;
+}
+
 export interface Registration {
   email: string;
   username: string;
@@ -25,10 +30,12 @@ export interface AccountChanges {
 export class AccountService {
   readonly #users: UsersRepository;
   readonly #lockout: SignInLockout;
+  readonly #sessions: SessionsOfUsers;
 
-  constructor(users: UsersRepository, lockout: SignInLockout) {
+  constructor(users: UsersRepository, lockout: SignInLockout, sessions: SessionsOfUsers) {
     this.#users = users;
     this.#lockout = lockout;
+    this.#sessions = sessions;
   }
 
   async register(registration: Registration): Promise<UserRecord> {
@@ -57,15 +64,34 @@ export class AccountService {
     return credentials.user;
   }
 
-  async update(userId: number, changes: AccountChanges): Promise<UserRecord> {
+  /**
+   * Proves the signed-in user still knows their password before a sensitive change; a wrong
+   * one counts towards the sign-in lockout like a failed sign-in.
+   */
+  async confirmPassword(user: UserRecord, password: string, clientAddress: string): Promise<void> {
+    try {
+      await this.authenticate(user.email, password, clientAddress);
+    } catch (error) {
+      if (error instanceof ClientError && error.statusCode === 401) throw unprocessable({ currentPassword: ['is not your current password'] });
+      throw error;
+    }
+  }
+
+  /**
+   * Changes an account. A new password ends every web session of the account but `keepSession`
+   * (the one that made the change) and revokes every API token issued before it.
+   */
+  async update(userId: number, changes: AccountChanges, keepSession?: string): Promise<UserRecord> {
     if (changes.password !== undefined) refuseWeakPassword(changes.password);
-    return this.#users.update(userId, {
+    const updated = await this.#users.update(userId, {
       email: changes.email === undefined ? undefined : normalizeEmail(changes.email),
       username: changes.username?.trim(),
       passwordHash: changes.password === undefined ? undefined : await hashPassword(changes.password),
       bio: blankToNull(changes.bio),
       image: blankToNull(changes.image),
     });
+    if (changes.password !== undefined) await this.#sessions.destroyForUser(userId, keepSession);
+    return updated;
   }
 }
 

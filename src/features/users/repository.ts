@@ -14,6 +14,8 @@ export interface UserRecord {
   readonly role: 'user' | 'admin';
   /** When an admin disabled the account; a disabled account cannot sign in or use a token. */
   readonly disabled_at: string | null;
+  /** Raised by every password change; tokens and sessions carry the value they were issued under. */
+  readonly credentials_version: number;
 }
 
 export interface NewUser {
@@ -30,7 +32,7 @@ export interface UserChanges {
   image?: string | null | undefined;
 }
 
-const USER_COLUMNS = ['id', 'email', 'username', 'bio', 'image', 'role', 'disabled_at'] as const;
+const USER_COLUMNS = ['id', 'email', 'username', 'bio', 'image', 'role', 'disabled_at', 'credentials_version'] as const;
 
 type ChangeableColumn = 'email' | 'username' | 'password_hash' | 'bio' | 'image';
 type UpdateParams = Record<ChangeableColumn, string | null | undefined> & { id: number; updatedAt: string };
@@ -52,8 +54,11 @@ export class UsersRepository {
     );
     this.#update = new PreparedVariants(db, (columns, param: Param<UpdateParams>) => {
       const set: Updateable<UsersTable> = { updated_at: param('updatedAt') };
-      for (const column of columns.split(',').filter(Boolean) as ChangeableColumn[]) set[column] = param(column) as string;
-      return db.updateTable('users').set(set).where('id', '=', param('id')).returning(USER_COLUMNS);
+      const changed = columns.split(',').filter(Boolean) as ChangeableColumn[];
+      for (const column of changed) set[column] = param(column) as string;
+      const query = db.updateTable('users').set(set);
+      const withVersion = changed.includes('password_hash') ? query.set((eb) => ({ credentials_version: eb('credentials_version', '+', 1) })) : query;
+      return withVersion.where('id', '=', param('id')).returning(USER_COLUMNS);
     });
   }
 

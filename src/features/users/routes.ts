@@ -21,7 +21,7 @@ export default function usersRoutes(fastify: FastifyInstance): void {
     },
   }, async (request, reply) => {
     const user = await accounts.register(request.body.user);
-    return reply.code(201).send(userResponse(user, tokens.issue(user.id)));
+    return reply.code(201).send(userResponse(user, tokens.issue(user)));
   });
 
   app.post('/users/login', {
@@ -34,7 +34,7 @@ export default function usersRoutes(fastify: FastifyInstance): void {
   }, async (request) => {
     const { email, password } = request.body.user;
     const user = await accounts.authenticate(email, password, request.ip);
-    return userResponse(user, tokens.issue(user.id));
+    return userResponse(user, tokens.issue(user));
   });
 
   app.get('/user', {
@@ -62,7 +62,9 @@ export default function usersRoutes(fastify: FastifyInstance): void {
   }, async (request) => {
     const { user, token } = currentAuth(request);
     const updated = await accounts.update(user.id, request.body.user);
-    return userResponse(updated, token);
+    // A new password revokes every earlier token, this one included: hand out its successor.
+    const current = updated.credentials_version === user.credentials_version ? token : tokens.issue(updated);
+    return userResponse(updated, current);
   });
 }
 

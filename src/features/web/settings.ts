@@ -3,9 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { ClientError, type FieldErrors } from '../../errors.ts';
 import { UploadedFile } from '../../plugins/web.ts';
+import { keepSignedIn } from '../../plugins/sessions.ts';
 import { fieldErrorsFor } from '../../validation.ts';
 import { detectImageType, NOT_AN_ACCEPTED_IMAGE } from '../images/detect.ts';
-import { PASSWORD_RULES } from '../users/password-policy.ts';
+import { PASSWORD_RULES, passwordProblems } from '../users/password-policy.ts';
 import { UpdateUserBody } from '../users/schemas.ts';
 import { renderForm } from './auth.ts';
 import { FormBase, FormText, requireViewer, viewerOf } from './support.ts';
@@ -17,6 +18,7 @@ const SettingsForm = Type.Object({
   bio: FormText(5000),
   image: FormText(5000),
   password: FormText(2000),
+  currentPassword: FormText(2000),
   avatar: Type.Optional(Type.Unknown({ description: 'the uploaded picture: a file part; anything else is refused below' })),
 });
 
@@ -48,6 +50,12 @@ export default function settingsPages(fastify: FastifyInstance, options: { uploa
     };
     const values = { ...changes, password: undefined, image: changes.image || viewer.image };
     const errors: FieldErrors = fieldErrorsFor(UpdateUserBody, { user: changes }) ?? {};
+    const newPassword = changes.password !== undefined;
+    if (newPassword) {
+      const problems = passwordProblems(changes.password ?? '');
+      if (problems.length > 0) errors.password = [...new Set([...(errors.password ?? []), ...problems])];
+      if (!form.currentPassword) errors.currentPassword = ["can't be blank when you choose a new password"];
+    }
     const upload = form.avatar instanceof UploadedFile && form.avatar.filename !== '' ? form.avatar : undefined;
     if (form.avatar !== undefined && !(form.avatar instanceof UploadedFile)) errors.avatar = ['must be a file chosen with the picture field'];
     if (upload !== undefined) {
@@ -56,8 +64,10 @@ export default function settingsPages(fastify: FastifyInstance, options: { uploa
     }
     if (Object.keys(errors).length > 0) return renderForm(reply, 'pages/settings', 422, { ...page, values, errors });
     try {
+      if (newPassword) await accounts.confirmPassword(viewer, form.currentPassword ?? '', request.ip);
       const image = upload === undefined ? changes.image : await images.store(upload.data, viewer.id, 'avatar');
-      await accounts.update(viewer.id, { ...changes, image });
+      const updated = await accounts.update(viewer.id, { ...changes, image }, request.session.sessionId);
+      if (updated.credentials_version !== viewer.credentials_version) keepSignedIn(request, updated);
     } catch (error) {
       if (!(error instanceof ClientError)) throw error;
       return renderForm(reply, 'pages/settings', error.statusCode, { ...page, values, errors: error.errors });
