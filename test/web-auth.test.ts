@@ -89,7 +89,7 @@ describe('sign in and out', () => {
         .execute();
     expect(await sessionsOf()).toHaveLength(1);
 
-    const signOut = await browser.post('/logout');
+    const signOut = await browser.signOut();
     const home = await browser.get('/');
 
     expect(signOut.status).toBe(303);
@@ -102,7 +102,7 @@ describe('sign in and out', () => {
   it('sets the session cookie HttpOnly and SameSite=Lax, and not Secure over plain HTTP in tests', async () => {
     const browser = new WebClient(testApp.app);
     const { email, password } = await browser.signUp();
-    await browser.post('/logout');
+    await browser.signOut();
     const page = await browser.signIn(email, password);
 
     const setCookie = ([] as string[]).concat(page.headers['set-cookie'] as string[]).find((cookie) => cookie.startsWith(SESSION_COOKIE));
@@ -148,7 +148,7 @@ describe('sign in and out', () => {
   it('goes back to the page that asked for sign-in, but never to another site', async () => {
     const browser = new WebClient(testApp.app);
     const { email, password } = await browser.signUp();
-    await browser.post('/logout');
+    await browser.signOut();
 
     const redirect = await browser.get('/settings');
     expect(redirect.status).toBe(303);
@@ -157,7 +157,7 @@ describe('sign in and out', () => {
     const back = await browser.post('/login?next=%2Fsettings', { email, password });
     expect(back.location).toBe('/settings');
 
-    await browser.post('/logout');
+    await browser.signOut();
     await browser.get('/login');
     const offsite = await browser.post('/login?next=%2F%2Fevil.example', { email, password });
     expect(offsite.location).toBe('/');
@@ -168,7 +168,7 @@ describe('sign in and out', () => {
     try {
       const browser = new WebClient(throttled.app);
       const { email, password } = await browser.signUp();
-      await browser.post('/logout');
+      await browser.signOut();
       await browser.get('/login');
       await browser.post('/login', { email, password: 'Wrong-Password-1' });
       await browser.post('/login', { email, password: 'Wrong-Password-1' });

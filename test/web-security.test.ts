@@ -4,6 +4,8 @@ import { Conduit, uniqueName } from './helpers/conduit.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { text, WebClient } from './helpers/browser.ts';
 
+const SESSION_COOKIE = 'shipshape.sid';
+
 let testApp: TestApp;
 
 beforeAll(async () => {
@@ -118,5 +120,33 @@ describe('error pages', () => {
     } finally {
       await faulty.close();
     }
+  });
+});
+
+describe('CSRF tokens are bound to the session', () => {
+  it('refuses a victim\'s session cookie with an attacker\'s own CSRF cookie and token (cookie tossing)', async () => {
+    const { browser: victim, location } = await authorWithArticle();
+    const attacker = new WebClient(testApp.app);
+    await attacker.signUp();
+    await attacker.get(location);
+    // The attacker plants their CSRF cookie in the victim's browser (from a sibling subdomain,
+    // say) and makes it submit their token: only the session cookie is the victim's.
+    attacker.setCookie(SESSION_COOKIE, victim.cookie(SESSION_COOKIE)!);
+
+    const favorite = await attacker.post(`${location}/favorite`);
+
+    expect(favorite.status).toBe(403);
+    const slug = location.split('/').at(-1)!;
+    const article = await new Conduit(testApp.app).request<{ article: { favoritesCount: number } }>('GET', `/api/articles/${slug}`);
+    expect(article.body.article.favoritesCount).toBe(0);
+  });
+
+  it('accepts the token the same session was given', async () => {
+    const { browser, location } = await authorWithArticle();
+    await browser.get(location);
+
+    const favorite = await browser.post(`${location}/favorite`);
+
+    expect(favorite.status).toBe(303);
   });
 });

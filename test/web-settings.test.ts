@@ -40,7 +40,7 @@ describe('settings', () => {
 
     const saved = await browser.postMultipart('/settings', changed);
     const page = await browser.get('/settings');
-    await browser.post('/logout');
+    await browser.signOut();
     const signIn = await browser.signIn(credentials.email, 'Brand-New-Pass-7');
 
     expect(saved.status).toBe(303);

@@ -37,7 +37,9 @@ const RETRY_AFTER_SECONDS: Record<UnavailableReason, number> = { 'storage full':
  * with Retry-After, not a fault in our code: the request may well succeed later. Returns the
  * answer and the reason to log with the driver's own error; undefined for any other error.
  */
-export function databaseUnavailableAnswer(error: unknown): { reason: UnavailableReason; answer: ClientError } | undefined {
+export function databaseUnavailableAnswer(error: FastifyError): { reason: UnavailableReason; answer: ClientError } | undefined {
+  // A status means Fastify already judged the error: an aborted upload is also ECONNRESET.
+  if (error.statusCode !== undefined) return undefined;
   const reason = databaseUnavailable(error);
   if (reason === undefined) return undefined;
   const answer = new ClientError(503, { database: [`is unavailable (${reason}); try again shortly`] }, { 'retry-after': String(RETRY_AFTER_SECONDS[reason]) });

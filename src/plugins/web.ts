@@ -27,6 +27,10 @@ export class UploadedFile {
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A form filled in before sign-in (sign-in, sign-up): its CSRF token is not bound to a session. */
+    signedOutForm?: boolean;
+  }
   interface FastifyReply {
     /** Renders a page inside the layout, with the viewer, a CSRF token and any flash message. */
     page(template: string, data?: Record<string, unknown>): Promise<FastifyReply>;
@@ -37,6 +41,8 @@ declare module 'fastify' {
 
 export interface WebOptions {
   secure: boolean;
+  /** Keys the HMAC that binds a CSRF token to the session it was issued to. */
+  csrfKey: string;
   uploadLimitBytes: number;
   cacheTemplates: boolean;
 }
@@ -60,6 +66,8 @@ export default fp(
       cookieKey: cookies.csrf,
       cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, secure: options.secure, signed: true },
       getToken: (request) => (request.body as { _csrf?: string } | undefined)?._csrf,
+      getUserInfo: csrfBinding,
+      csrfOpts: { hmacKey: options.csrfKey },
     });
     await app.register(view, {
       engine: { eta: new Eta({ views: VIEWS_DIR, cache: options.cacheTemplates, autoEscape: true }) },
@@ -82,7 +90,7 @@ export default fp(
       const request = this.request;
       const context = {
         viewer: request.viewer,
-        csrfToken: this.generateCsrf(),
+        csrfToken: this.generateCsrf({ userInfo: csrfBinding(request) }),
         flash: takeFlash(request, this, cookies.flash),
         back: request.url,
         errors: {},
@@ -137,6 +145,17 @@ function malformedMultipart(error: unknown): Error {
   if (status !== undefined && status >= 400 && status < 500) return error as Error;
   const reason = error instanceof Error ? error.message : String(error);
   return new ClientError(400, { body: [`is not a well-formed multipart form (${reason})`] });
+}
+
+/**
+ * What a CSRF token is bound to: the signed-in session, so a token (and the cookie secret
+ * behind it) from another session, say an attacker's planted in a victim's browser, is
+ * refused. Before sign-in there is no session to bind to, and the sign-in and sign-up forms
+ * are signed-out forms whoever submits them (a form left open in another tab still works).
+ */
+function csrfBinding(request: FastifyRequest): string {
+  if (request.routeOptions.config.signedOutForm === true || request.session.get('userId') === undefined) return 'signed-out';
+  return `session:${request.session.sessionId}`;
 }
 
 function takeFlash(request: FastifyRequest, reply: FastifyReply, cookieName: string): { kind: FlashKind; message: string } | null {

@@ -124,9 +124,22 @@ export class WebClient {
     return credentials;
   }
 
+  /** Signs in through the form, as a browser would: following the redirect when already signed in. */
   async signIn(email: string, password: string): Promise<Page> {
-    await this.get('/login');
+    const login = await this.get('/login');
+    if (login.location !== undefined) await this.get(login.location);
     return this.post('/login', { email, password });
+  }
+
+  /** Signs out with the form on the settings page, where a signed-in user finds it. */
+  async signOut(): Promise<Page> {
+    await this.get('/settings');
+    return this.post('/logout');
+  }
+
+  /** Sets a cookie as if the server (or another site on a sibling domain) had set it. */
+  setCookie(name: string, value: string): void {
+    this.#cookies.set(name, value);
   }
 
   async #request(options: InjectOptions & { headers: Record<string, string> }): Promise<Page> {

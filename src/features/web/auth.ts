@@ -23,7 +23,7 @@ export default function authPages(fastify: FastifyInstance, options: { secureCoo
     return reply.page('pages/login', { title: 'Sign in', nav: 'login', next: request.query.next });
   });
 
-  app.post('/login', { preHandler: app.csrfProtection, schema: { hide: true, querystring: NextQuery, body: LoginForm } }, async (request, reply) => {
+  app.post('/login', { config: { signedOutForm: true }, preHandler: app.csrfProtection, schema: { hide: true, querystring: NextQuery, body: LoginForm } }, async (request, reply) => {
     const values = { email: request.body.email?.trim() ?? '', password: request.body.password ?? '' };
     const next = request.query.next;
     const invalid = fieldErrorsFor(LoginBody, { user: values });
@@ -45,7 +45,7 @@ export default function authPages(fastify: FastifyInstance, options: { secureCoo
     return reply.page('pages/register', { title: 'Sign up', nav: 'register', passwordRules: sentence(PASSWORD_RULES) });
   });
 
-  app.post('/register', { preHandler: app.csrfProtection, schema: { hide: true, body: RegisterForm } }, async (request, reply) => {
+  app.post('/register', { config: { signedOutForm: true }, preHandler: app.csrfProtection, schema: { hide: true, body: RegisterForm } }, async (request, reply) => {
     const values = {
       username: request.body.username?.trim() ?? '',
       email: request.body.email?.trim() ?? '',

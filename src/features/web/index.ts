@@ -21,6 +21,7 @@ export default async function webApplication(web: FastifyInstance, options: { co
   });
   await web.register(webPlugin, {
     secure: config.cookieSecure,
+    csrfKey: config.sessionSecret,
     uploadLimitBytes: config.uploadLimitBytes,
     cacheTemplates: config.nodeEnv === 'production',
   });

@@ -1,0 +1,47 @@
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createListeningTestApp, type TestApp } from '../helpers/app.ts';
+
+/** A client that gives up halfway through its body is no failure of ours: info, not error. */
+let testApp: TestApp & { baseUrl: string };
+
+beforeAll(async () => {
+  testApp = await createListeningTestApp();
+});
+afterAll(() => testApp.close());
+
+/** Sends the head and part of a body that announces much more, then drops the connection. */
+async function abandon(path: string, contentType: string, partialBody: string): Promise<void> {
+  const socket = connect(Number(new URL(testApp.baseUrl).port), '127.0.0.1');
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: 1000000\r\n\r\n${partialBody}`);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  socket.destroy();
+}
+
+async function linesAbout(path: string): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const lines = testApp.logs.filter((line) => JSON.stringify(line).includes(path) || line.msg === 'request rejected');
+    if (lines.length > 0 || Date.now() > deadline) return testApp.logs;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('requests abandoned halfway', () => {
+  it.each([
+    ['an upload', '/settings', 'multipart/form-data; boundary=abc', `--abc\r\nContent-Disposition: form-data; name="avatar"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n${'x'.repeat(10_000)}`],
+    ['a JSON body', '/api/users/login', 'application/json', `{"user":{"email":"${'x'.repeat(10_000)}`],
+  ])('%s is logged at info, never as an error', async (_case, path, contentType, body) => {
+    const before = testApp.logs.length;
+
+    await abandon(path, contentType, body);
+    await linesAbout(path);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const lines = testApp.logs.slice(before);
+    expect(lines.filter((line) => line.level === 'error' || line.level === 'fatal')).toEqual([]);
+    expect(lines.some((line) => line.level === 'info')).toBe(true);
+  });
+});
