@@ -19,6 +19,7 @@ import healthPlugin from './plugins/health.ts';
 import lingeringClose from './plugins/lingering-close.ts';
 import metricsPlugin, { AppMetrics } from './plugins/metrics.ts';
 import openapiPlugin from './plugins/openapi.ts';
+import rateLimitsPlugin from './plugins/rate-limits.ts';
 import repositoriesPlugin from './plugins/repositories.ts';
 import securityPlugin from './plugins/security.ts';
 import { strictValidatorCompiler } from './validation.ts';
@@ -82,6 +83,7 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
     },
   });
   await app.register(authPlugin, { jwtSecret: config.jwtSecret, jwtTtlSeconds: config.jwtTtlSeconds });
+  await app.register(rateLimitsPlugin, { maxWrites: config.rateLimitMax, windowSeconds: config.rateLimitWindowSeconds });
 
   await app.register(
     async (api) => {

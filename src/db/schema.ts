@@ -17,6 +17,7 @@ export interface Database {
   images: ImagesTable;
   audit_log: AuditLogTable;
   sign_in_failures: SignInFailuresTable;
+  request_counters: RequestCountersTable;
 }
 
 export interface UsersTable {
@@ -113,6 +114,14 @@ export interface AuditLogTable {
 export interface SignInFailuresTable {
   key: string;
   failures: number;
+  /** Epoch milliseconds. */
+  window_ends_at: number;
+}
+
+export interface RequestCountersTable {
+  /** `user:<id>` or `address:<ip>`. */
+  key: string;
+  hits: number;
   /** Epoch milliseconds. */
   window_ends_at: number;
 }
