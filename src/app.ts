@@ -21,6 +21,7 @@ import metricsPlugin, { AppMetrics } from './plugins/metrics.ts';
 import openapiPlugin from './plugins/openapi.ts';
 import rateLimitsPlugin from './plugins/rate-limits.ts';
 import repositoriesPlugin from './plugins/repositories.ts';
+import routeTablePlugin from './plugins/route-table.ts';
 import securityPlugin from './plugins/security.ts';
 import { strictValidatorCompiler } from './validation.ts';
 
@@ -67,6 +68,7 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
     throw error;
   }
 
+  await app.register(routeTablePlugin);
   await app.register(errorsPlugin);
   await app.register(databasePlugin, { database });
   await app.register(metricsPlugin, { metrics, serveOnAppPort: config.metricsPort === undefined });

@@ -26,6 +26,15 @@ export function jsonNotFound(request: FastifyRequest, reply: FastifyReply): void
   void reply.code(404).send({ errors: { route: [routeNotFound(request)] } });
 }
 
+/** A 404 outside the web pages and the API: the error page for a browser, JSON otherwise. */
+export function answerNotFound(request: FastifyRequest, reply: FastifyReply): void {
+  if (wantsHtml(request.headers.accept, request.url)) {
+    void reply.code(404).type('text/html; charset=utf-8').send(standaloneErrorPageHtml(404, request.id));
+    return;
+  }
+  jsonNotFound(request, reply);
+}
+
 export function routeNotFound(request: FastifyRequest): string {
   return `no route for ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`;
 }
