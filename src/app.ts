@@ -90,6 +90,8 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
   await app.register(
     async (api) => {
       api.setNotFoundHandler(jsonNotFound);
+      // Deny by default: every API route needs a token unless it declares `config.access`.
+      api.addHook('onRequest', api.authenticateByRoute);
       await api.register(usersRoutes);
       await api.register(profilesRoutes);
       await api.register(articlesRoutes);

@@ -8,7 +8,7 @@ import { NewCommentBody } from '../comments/schemas.ts';
 import type { UserRecord } from '../users/repository.ts';
 import { renderForm } from './auth.ts';
 import { renderMarkdown } from './markdown.ts';
-import { FormBase, FormText, requireViewer, viewerOf } from './support.ts';
+import { FormBase, FormText, viewerOf } from './support.ts';
 import { localRedirectTarget } from '../../lib/redirect-target.ts';
 
 const EditorForm = Type.Object({ ...FormBase, title: FormText(1000), description: FormText(5000), body: FormText(), tags: FormText(5000) });
@@ -31,13 +31,12 @@ export default function articlePages(fastify: FastifyInstance): void {
     return { title: article.title, article, comments: list, bodyHtml: renderMarkdown(article.body) };
   }
 
-  app.get('/article/:slug', { schema: { hide: true, params: SlugParams } }, async (request, reply) =>
+  app.get('/article/:slug', { config: { access: 'public' }, schema: { hide: true, params: SlugParams } }, async (request, reply) =>
     reply.page('pages/article', await showArticle(request.params.slug, request.viewer)),
   );
 
   for (const action of ['favorite', 'unfavorite'] as const) {
     app.post(`/article/:slug/${action}`, {
-      preHandler: [requireViewer, app.csrfProtection],
       schema: { hide: true, params: SlugParams, body: Type.Object(FormBase) },
     }, async (request, reply) => {
       const { slug } = request.params;
@@ -49,7 +48,6 @@ export default function articlePages(fastify: FastifyInstance): void {
   }
 
   app.post('/article/:slug/delete', {
-    preHandler: [requireViewer, app.csrfProtection],
     schema: { hide: true, params: SlugParams, body: Type.Object(FormBase) },
   }, async (request, reply) => {
     const viewer = viewerOf(request);
@@ -61,7 +59,6 @@ export default function articlePages(fastify: FastifyInstance): void {
   });
 
   app.post('/article/:slug/comments', {
-    preHandler: [requireViewer, app.csrfProtection],
     schema: { hide: true, params: SlugParams, body: CommentForm },
   }, async (request, reply) => {
     const viewer = viewerOf(request);
@@ -76,7 +73,6 @@ export default function articlePages(fastify: FastifyInstance): void {
   });
 
   app.post('/article/:slug/comments/:id/delete', {
-    preHandler: [requireViewer, app.csrfProtection],
     schema: { hide: true, params: CommentParams, body: Type.Object(FormBase) },
   }, async (request, reply) => {
     const viewer = viewerOf(request);
@@ -91,12 +87,11 @@ export default function articlePages(fastify: FastifyInstance): void {
     return reply.redirect(`/article/${encodeURIComponent(slug)}`, 303);
   });
 
-  app.get('/editor', { preHandler: requireViewer, schema: { hide: true } }, async (_request, reply) =>
+  app.get('/editor', { schema: { hide: true } }, async (_request, reply) =>
     reply.page('pages/editor', { title: 'New article', nav: 'editor' }),
   );
 
   app.post('/editor', {
-    preHandler: [requireViewer, app.csrfProtection],
     schema: { hide: true, body: EditorForm },
   }, async (request, reply) => {
     const viewer = viewerOf(request);
@@ -109,7 +104,7 @@ export default function articlePages(fastify: FastifyInstance): void {
     return reply.redirect(`/article/${encodeURIComponent(article.slug)}`, 303);
   });
 
-  app.get('/editor/:slug', { preHandler: requireViewer, schema: { hide: true, params: SlugParams } }, async (request, reply) => {
+  app.get('/editor/:slug', { schema: { hide: true, params: SlugParams } }, async (request, reply) => {
     const viewer = viewerOf(request);
     const article = await articles.get(request.params.slug, viewer.id);
     if (article.author.username !== viewer.username) {
@@ -123,7 +118,6 @@ export default function articlePages(fastify: FastifyInstance): void {
   });
 
   app.post('/editor/:slug', {
-    preHandler: [requireViewer, app.csrfProtection],
     schema: { hide: true, params: SlugParams, body: EditorForm },
   }, async (request, reply) => {
     const viewer = viewerOf(request);
