@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMAND_LINE } from '../src/features/admin/service.ts';
-import type { RouteEntry } from '../src/plugins/route-table.ts';
+import type { RouteEntry } from '../src/plugins/app/route-table.ts';
 import { createTestApp, dialectUnderTest, type TestApp } from './helpers/app.ts';
 import { WebClient } from './helpers/browser.ts';
 import { Conduit, STRONG_PASSWORD, uniqueName } from './helpers/conduit.ts';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RouteEntry } from '../../src/plugins/route-table.ts';
+import type { RouteEntry } from '../../src/plugins/app/route-table.ts';
 import { createTestApp, createTestStorage, TEST_JWT_SECRET, TEST_SESSION_SECRET, type TestStorage } from '../helpers/app.ts';
 import { WebClient } from '../helpers/browser.ts';
 import { type RawRequest, type RawResponse, sendRaw } from '../helpers/raw-http.ts';

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { currentAuth } from '../../plugins/auth.ts';
+import { currentAuth } from '../../plugins/app/auth.ts';
 import { errorResponses, TOKEN_REQUIRED } from '../../schemas.ts';
 import {
   DEFAULT_PAGE_SIZE,

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import Type from 'typebox';
 import { ClientError, type FieldErrors } from '../../errors.ts';
-import { signIn, signOut } from '../../plugins/sessions.ts';
+import { signIn, signOut } from '../../plugins/external/sessions.ts';
 import { fieldErrorsFor } from '../../validation.ts';
 import { PASSWORD_RULES } from '../users/password-policy.ts';
 import { LoginBody, RegisterBody } from '../users/schemas.ts';

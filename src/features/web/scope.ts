@@ -1,22 +1,18 @@
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import type { ConfigWithSecrets } from '../../secrets.ts';
-import sessionsPlugin from '../../plugins/sessions.ts';
-import webPlugin from '../../plugins/web.ts';
-import adminPages from '../admin/routes.ts';
-import articlePages from './articles.ts';
-import authPages from './auth.ts';
-import browsePages from './browse.ts';
-import settingsPages from './settings.ts';
+import sessionsPlugin from '../../plugins/external/sessions.ts';
+import webPlugin from '../../plugins/external/web-forms.ts';
 import { requireViewer } from './support.ts';
 
 /** Methods that change nothing, so need no CSRF token. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * The server-rendered web application, in its own context: sessions, CSRF, forms and HTML
- * errors apply here and nowhere else. Pages call the same domain services as the JSON API.
+ * What every web page's scope has (routes.ts registers it first in that scope): sessions, CSRF,
+ * forms, templates and HTML errors, and the deny-by-default rules. The JSON API is untouched.
  */
-export default async function webApplication(web: FastifyInstance, options: { config: ConfigWithSecrets }): Promise<void> {
+export default fp(async function webScope(web: FastifyInstance, options: { config: ConfigWithSecrets }): Promise<void> {
   const { config } = options;
   await web.register(sessionsPlugin, {
     secret: config.sessionSecret,
@@ -42,9 +38,4 @@ export default async function webApplication(web: FastifyInstance, options: { co
     }
     web.csrfProtection(request, reply, done);
   });
-  await web.register(browsePages);
-  await web.register(authPages, { secureCookies: config.cookieSecure });
-  await web.register(articlePages);
-  await web.register(settingsPages, { uploadLimitBytes: config.uploadLimitBytes });
-  await web.register(adminPages, { prefix: '/admin' });
-}
+}, { name: 'web-scope' });

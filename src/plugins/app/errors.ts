@@ -2,9 +2,9 @@ import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { databaseUnavailable, type UnavailableReason } from '../db/errors.ts';
-import { ClientError, type FieldErrors } from '../errors.ts';
-import { validationErrors } from '../validation.ts';
+import { databaseUnavailable, type UnavailableReason } from '../../db/errors.ts';
+import { ClientError, type FieldErrors } from '../../errors.ts';
+import { validationErrors } from '../../validation.ts';
 import { standaloneErrorPageHtml, wantsHtml } from './views.ts';
 
 /**

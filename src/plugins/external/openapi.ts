@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { answerNotFound } from './errors.ts';
+import { answerNotFound } from '../app/errors.ts';
 
 /**
  * The OpenAPI 3.1 document, generated from the route schemas (never written by hand), at

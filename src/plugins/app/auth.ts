@@ -1,8 +1,8 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { unauthorized } from '../errors.ts';
-import type { UserRecord } from '../features/users/repository.ts';
+import { unauthorized } from '../../errors.ts';
+import type { UserRecord } from '../../features/users/repository.ts';
 
 const ISSUER = 'shipshape';
 

@@ -33,7 +33,7 @@ export default function adminPages(fastify: FastifyInstance): void {
   app.get('/users', { schema: { hide: true, querystring: UsersQuery } }, async (request, reply) => {
     const page = request.query.page ?? 1;
     const query = request.query.q?.trim() ?? '';
-    const { users, total } = await admin.repository.searchUsers(query, { limit: ADMIN_PAGE_SIZE, offset: offset(page) });
+    const { users, total } = await admin.searchUsers(viewerOf(request), query, { limit: ADMIN_PAGE_SIZE, offset: offset(page) });
     return reply.page('pages/admin/users', {
       title: 'Admin: users',
       nav: 'admin',
@@ -94,7 +94,7 @@ export default function adminPages(fastify: FastifyInstance): void {
 
   app.get('/audit', { schema: { hide: true, querystring: PageQuery } }, async (request, reply) => {
     const page = request.query.page ?? 1;
-    const { entries, total } = await admin.repository.auditEntries({ limit: ADMIN_PAGE_SIZE, offset: offset(page) });
+    const { entries, total } = await admin.auditLog(viewerOf(request), { limit: ADMIN_PAGE_SIZE, offset: offset(page) });
     return reply.page('pages/admin/audit', {
       title: 'Admin: audit log',
       nav: 'admin',

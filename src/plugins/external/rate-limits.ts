@@ -2,10 +2,10 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
-import { type Param, PreparedQuery } from '../db/prepared.ts';
-import type { Database } from '../db/schema.ts';
-import { ClientError } from '../errors.ts';
-import { type NodeCallback, settle } from '../lib/callbacks.ts';
+import { type Param, PreparedQuery } from '../../db/prepared.ts';
+import type { Database } from '../../db/schema.ts';
+import { ClientError } from '../../errors.ts';
+import { type NodeCallback, settle } from '../../lib/callbacks.ts';
 
 export interface RateLimitOptions {
   /** Requests that change something, allowed per client within one window. */
