@@ -1,16 +1,11 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrateToLatest, migrationsNewerThanCode, pendingMigrations } from '../src/db/migrate.ts';
 import { migrations } from '../src/db/migrations/index.ts';
 import { now } from '../src/db/errors.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import { createTestApp, useTestApp } from './helpers/app.ts';
 
-let testApp: TestApp;
-
-beforeAll(async () => {
-  testApp = await createTestApp();
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp();
 
 describe('migrations', () => {
   it('leave nothing pending after start-up, and a second run applies nothing', async () => {
