@@ -2,11 +2,11 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, environmentWithDotEnv, loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
-import { migrateToLatest, migrationsNewerThanCode, pendingMigrations } from './db/migrate.ts';
+import { migratesOnStart, migrateToLatest, migrationsNewerThanCode, pendingMigrations } from './db/migrate.ts';
 import { ClientError } from './errors.ts';
 import { COMMAND_LINE } from './features/admin/service.ts';
 import { loggerOptions } from './logger.ts';
-import { createServices } from './services.ts';
+import { createServices, serviceOptionsFrom } from './services.ts';
 
 const USAGE = `usage: node dist/cli.js <command> [options]
 
@@ -71,16 +71,13 @@ async function createAdmin(args: string[], config: ReturnType<typeof loadConfig>
     log.error('no password: set ADMIN_PASSWORD or pipe it on standard input');
     return 1;
   }
-  if (database.dialect === 'sqlite') await migrateToLatest(database.db);
+  if (migratesOnStart(config)) await migrateToLatest(database.db);
   const pending = await pendingMigrations(database.db);
   if (pending.length > 0) {
     log.error({ pending }, 'database migrations are pending: run the migrate command first');
     return 1;
   }
-  const services = createServices(database.db, {
-    sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
-    signInPolicy: { maxFailures: config.signInMaxFailures, maxFailuresPerAddress: config.signInMaxFailuresPerAddress, lockoutSeconds: config.signInLockoutSeconds },
-  });
+  const services = createServices(database.db, serviceOptionsFrom(config));
   const { created, user } = await services.admin.createAdmin(COMMAND_LINE, { email: values.email, username: values.username, password });
   log.info({ username: user.username, email: user.email }, created ? 'admin created' : 'existing account promoted to admin');
   return 0;

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
 import { AdminRepository } from './features/admin/repository.ts';
 import { AdminService } from './features/admin/service.ts';
@@ -32,6 +33,18 @@ export interface Services {
 export interface ServiceOptions {
   readonly signInPolicy: LockoutPolicy;
   readonly sessionMaxAgeSeconds: number;
+}
+
+/** The services' settings from the validated configuration: the server and the CLI read them alike. */
+export function serviceOptionsFrom(config: Config): ServiceOptions {
+  return {
+    sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
+    signInPolicy: {
+      maxFailures: config.signInMaxFailures,
+      maxFailuresPerAddress: config.signInMaxFailuresPerAddress,
+      lockoutSeconds: config.signInLockoutSeconds,
+    },
+  };
 }
 
 /**
