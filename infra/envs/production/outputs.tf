@@ -47,3 +47,8 @@ output "name_servers" {
   description = "Delegate the domain to these (when dns_zone_name is set)."
   value       = var.dns_zone_name == "" ? [] : module.dns[0].name_servers
 }
+
+output "load_balancer_security_group_id" {
+  description = "deploy/platform: ingress-nginx's aws-load-balancer-security-groups annotation."
+  value       = module.cluster.load_balancer_security_group_id
+}

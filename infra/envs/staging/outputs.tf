@@ -22,3 +22,8 @@ output "secret_arn" {
   description = "The application secrets' entry (its value is never an output)."
   value       = module.secrets.secret_arn
 }
+
+output "load_balancer_security_group_id" {
+  description = "deploy/platform: ingress-nginx's aws-load-balancer-security-groups annotation."
+  value       = module.cluster.load_balancer_security_group_id
+}

@@ -239,3 +239,39 @@ resource "aws_eks_addon" "ebs_csi" {
 
   depends_on = [aws_eks_addon.this]
 }
+
+# ---- the internet-facing load balancer's security group ----
+
+# The only address range open to the world in this configuration: HTTPS to the NLB that the
+# load balancer controller creates for ingress-nginx (its Service names this group in the
+# aws-load-balancer-security-groups annotation, deploy/platform). Plain HTTP is not offered;
+# browsers arrive on 443 through HSTS and the https:// links.
+resource "aws_security_group" "load_balancer" {
+  name        = "${var.name}-load-balancer"
+  description = "HTTPS from anywhere to the ingress load balancer"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = "${var.name}-load-balancer" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "load_balancer_https" {
+  security_group_id = aws_security_group.load_balancer.id
+  description       = "HTTPS from the internet"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+
+  tags = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "load_balancer_to_nodes" {
+  security_group_id            = aws_security_group.load_balancer.id
+  description                  = "To the ingress controller's pods on the nodes"
+  ip_protocol                  = "tcp"
+  from_port                    = 0
+  to_port                      = 65535
+  referenced_security_group_id = aws_eks_cluster.this.vpc_config[0].cluster_security_group_id
+
+  tags = var.tags
+}

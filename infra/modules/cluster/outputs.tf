@@ -27,3 +27,8 @@ output "backup_bucket" {
   description = "The bucket Velero writes cluster backups to."
   value       = aws_s3_bucket.backups.bucket
 }
+
+output "load_balancer_security_group_id" {
+  description = "For ingress-nginx's Service annotation service.beta.kubernetes.io/aws-load-balancer-security-groups."
+  value       = aws_security_group.load_balancer.id
+}

@@ -62,7 +62,7 @@ variable "connection_budget" {
   description = <<-EOT
     What the application may open at its peak: pods at the autoscaler's maximum plus the
     rollout's surge, times DATABASE_POOL_SIZE, plus the migration Job's pool. max_connections
-    is this plus admin_connections.
+    is this plus admin_reserve (people, monitoring, RDS itself).
   EOT
   type = object({
     max_pods       = number
