@@ -222,12 +222,18 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     expect(objects().filter((object) => object.kind === 'Secret')).toEqual([]);
   });
 
-  it('migrates in an Argo CD PreSync hook with the same image, safe to recreate', () => {
+  it('migrates in an Argo CD Sync hook after what it needs and before the Deployment, with the same image, safe to recreate', () => {
     const job = find(objects(), 'Job', 'shipshape-migrate');
     const [template] = podTemplates([job]);
     const app = podTemplates([find(objects(), 'Deployment', 'shipshape')])[0]?.pod.containers[0];
 
-    expect(job.metadata.annotations).toMatchObject({ 'argocd.argoproj.io/hook': 'PreSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' });
+    expect(job.metadata.annotations).toMatchObject({ 'argocd.argoproj.io/hook': 'Sync', 'argocd.argoproj.io/sync-wave': '-1', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' });
+    // A new cluster's first sync: the Namespace, then what the Job uses, each in an earlier wave.
+    const wave = (kind: string, name: string) => Number(find(objects(), kind, name).metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? '0');
+    expect(wave('Namespace', `shipshape-${overlay}`)).toBeLessThan(wave('ServiceAccount', 'shipshape'));
+    expect(Math.max(wave('ServiceAccount', 'shipshape'), wave('ExternalSecret', 'shipshape-secrets'))).toBeLessThan(-1);
+    if (overlay === 'staging') expect(Math.max(wave('StatefulSet', 'postgres'), wave('Service', 'postgres'), wave('ExternalSecret', 'postgres-credentials'))).toBeLessThan(-1);
+    expect(wave('Deployment', 'shipshape')).toBe(0);
     expect(template?.pod.containers[0]?.command).toEqual(['node', 'dist/cli.js', 'migrate']);
     expect(template?.pod.containers[0]?.image).toBe(app?.image);
   });
