@@ -7,7 +7,7 @@
  * .gitlab/ci/infra.gitlab-ci.yml) can download. Each policy is also run on a bad fixture, so
  * none passes by never looking.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -37,13 +37,15 @@ import {
 const INFRA = join(ROOT, 'infra');
 const ENVIRONMENTS = ['staging', 'production'] as const;
 const FIXTURE = join(ROOT, 'test/infra/fixtures/terraform-bad');
+/** Terraform 1.11: the machine's, or the one scripts/ensure-terraform.sh downloads and verifies. */
+const TERRAFORM = execFileSync('bash', [join(ROOT, 'scripts/ensure-terraform.sh')], { encoding: 'utf8' }).trim();
 
 /** Terraform with an empty CLI configuration (the machine's points at a missing file). */
 async function terraform(args: string[], cwd: string): Promise<{ code: number; output: string }> {
   const config = join(mkdtempSync(join(tmpdir(), 'shipshape-terraformrc-')), 'terraformrc');
   writeFileSync(config, '');
   try {
-    const { stdout, stderr } = await promisify(execFile)('terraform', args, { cwd, env: { ...process.env, TF_CLI_CONFIG_FILE: config, TF_IN_AUTOMATION: '1' } });
+    const { stdout, stderr } = await promisify(execFile)(TERRAFORM, args, { cwd, env: { ...process.env, TF_CLI_CONFIG_FILE: config, TF_IN_AUTOMATION: '1' } });
     return { code: 0, output: stdout + stderr };
   } catch (error) {
     const failure = error as { code?: number; stdout?: string; stderr?: string };

@@ -53,7 +53,8 @@ module "network" {
 module "secrets" {
   source = "../../modules/secrets"
 
-  name = "shipshape/${local.environment}"
+  name          = "shipshape/${local.environment}"
+  alerting_name = "shipshape/${local.environment}/alerting"
   values = {
     database_url      = "postgres://shipshape:${ephemeral.random_password.database.result}@postgres:5432/shipshape"
     postgres_password = ephemeral.random_password.database.result
@@ -74,7 +75,7 @@ module "cluster" {
   private_subnet_ids    = module.network.private_subnet_ids
   public_access_cidrs   = var.api_access_cidrs
   admin_role_arns       = var.admin_role_arns
-  secret_arns           = [module.secrets.secret_arn]
+  secret_arns           = [module.secrets.secret_arn, module.secrets.alerting_secret_arn]
   secrets_kms_key_arn   = module.secrets.kms_key_arn
   backup_retention_days = 7
   log_retention_days    = 30

@@ -24,6 +24,11 @@ locals {
       service_account = "velero"
       policy          = data.aws_iam_policy_document.backups.json
     }
+    "cert-manager" = {
+      namespace       = "cert-manager"
+      service_account = "cert-manager"
+      policy          = data.aws_iam_policy_document.cert_manager.json
+    }
     "ebs-csi-controller" = {
       namespace       = "kube-system"
       service_account = "ebs-csi-controller-sa"
@@ -147,6 +152,22 @@ data "aws_iam_policy_document" "load_balancer_controller" {
       variable = "aws:ResourceTag/elbv2.k8s.aws/cluster"
       values   = [var.name]
     }
+  }
+}
+
+# cert-manager answers Let's Encrypt's DNS-01 challenges in Route 53 (port 80 is closed).
+data "aws_iam_policy_document" "cert_manager" {
+  statement {
+    actions   = ["route53:GetChange"]
+    resources = ["arn:${local.partition}:route53:::change/*"]
+  }
+  statement {
+    actions   = ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"]
+    resources = ["arn:${local.partition}:route53:::hostedzone/*"]
+  }
+  statement {
+    actions   = ["route53:ListHostedZonesByName"]
+    resources = ["*"]
   }
 }
 

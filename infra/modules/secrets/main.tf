@@ -25,6 +25,17 @@ resource "aws_secretsmanager_secret" "application" {
   tags = var.tags
 }
 
+# The Alertmanager receivers' endpoints (Slack webhook URL, PagerDuty routing key): third-party
+# credentials a person enters (docs/infrastructure.md); Terraform creates only the entry.
+resource "aws_secretsmanager_secret" "alerting" {
+  name                    = var.alerting_name
+  description             = "Alertmanager receivers (slack_tickets_url, pagerduty_routing_key), entered by hand"
+  kms_key_id              = aws_kms_key.secrets.arn
+  recovery_window_in_days = var.recovery_window_days
+
+  tags = var.tags
+}
+
 resource "aws_secretsmanager_secret_version" "application" {
   secret_id                = aws_secretsmanager_secret.application.id
   secret_string_wo         = jsonencode(var.values)

@@ -3,6 +3,11 @@ variable "name" {
   type        = string
 }
 
+variable "alerting_name" {
+  description = "Secrets Manager name of the Alertmanager receivers' entry, as config/alertmanager-receivers.yaml reads it."
+  type        = string
+}
+
 variable "values" {
   description = "The entry's JSON properties (database_url, jwt_secret, session_secret). Ephemeral: written write-only, never in state."
   type        = map(string)
