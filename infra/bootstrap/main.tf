@@ -3,8 +3,9 @@
 #   plan  - read-only on the account, read/write on that environment's state and lock;
 #           assumable from any pipeline of the repository (pull requests included)
 #   apply - administrator; assumable only from a job in that environment's deployment
-#           environment (GitHub environment infra-<env> with required reviewers, or a
-#           protected GitLab environment), i.e. after the approval
+#           environment: GitHub environment staging / production (production with the required
+#           reviewers that also gate the production deploy), or, on GitLab, a pipeline of the
+#           default branch whose apply jobs run in the protected environments, i.e. after approval
 
 provider "aws" {
   region = var.region
@@ -126,7 +127,7 @@ data "aws_iam_policy_document" "pipeline_assume" {
       condition {
         test     = "StringLike"
         variable = "${local.github_issuer}:sub"
-        values   = each.value.role == "apply" ? ["repo:${var.github_repository}:environment:infra-${each.value.environment}"] : ["repo:${var.github_repository}:*"]
+        values   = each.value.role == "apply" ? ["repo:${var.github_repository}:environment:${each.value.environment}"] : ["repo:${var.github_repository}:*"]
       }
     }
   }

@@ -172,7 +172,7 @@ describe('infra/bootstrap', () => {
   it('lets pipelines in through OIDC only, apply only from the approved environment', () => {
     expect(Object.keys(bootstrap.resources)).not.toContain('aws_iam_access_key');
     expect(Object.keys(bootstrap.resources.aws_iam_openid_connect_provider ?? {}).sort()).toEqual(['github', 'gitlab']);
-    expect(bootstrap.text).toMatch(/environment:infra-\$\{each\.value\.environment\}/);
+    expect(bootstrap.text).toMatch(/:environment:\$\{each\.value\.environment\}"\] : \["repo:\$\{var\.github_repository\}:\*"\]/);
     expect(versionViolations(bootstrap, 'root')).toEqual([]);
     expect(secretViolations(bootstrap)).toEqual([]);
   });
