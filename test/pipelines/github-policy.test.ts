@@ -64,8 +64,8 @@ function isReadOnly(permissions: Workflow['permissions']): boolean {
 
 /** Which jobs may hold which write permission, and nobody else. */
 const WRITERS: Record<string, string[]> = {
-  packages: ['build', 'sign', 'attest'],
-  'id-token': ['sign', 'attest', 'plan', 'apply-staging', 'apply-production'],
+  packages: ['build', 'sign', 'attest', 'chart'],
+  'id-token': ['sign', 'attest', 'chart', 'plan', 'apply-staging', 'apply-production'],
   attestations: ['attest'],
   contents: ['deploy-staging', 'deploy-production'],
   // infra.yml: the Terraform plan is posted on the pull request.

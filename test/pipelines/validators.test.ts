@@ -249,6 +249,7 @@ describe('.gitlab-ci.yml (gitlab-ci-local)', () => {
       sbom: 'scan/on_success',
       'npm-audit': 'scan/on_success',
       'sign-image': 'scan/on_success',
+      chart: 'scan/on_success',
       'deploy-staging': 'staging/on_success',
       'deploy-production': 'production/manual',
     });
