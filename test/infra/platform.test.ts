@@ -238,7 +238,7 @@ describe('the Kyverno policies', () => {
 
     expect(images.length).toBeGreaterThan(4);
     for (const image of images) expect(admits(pattern, image), image).toBe(true);
-    for (const image of ['ghcr.io/your-org/shipshape:1.2.3', 'ghcr.io/someone-else/shipshape@sha256:' + '0'.repeat(64), 'docker.io/library/postgres:latest', 'docker.io/library/nginx:1.27']) {
+    for (const image of ['ghcr.io/your-org/shipshape:1.2.3', 'registry.gitlab.com/your-org/shipshape:1.2.3', 'ghcr.io/someone-else/shipshape@sha256:' + '0'.repeat(64), 'docker.io/library/postgres:latest', 'docker.io/library/nginx:1.27']) {
       expect(admits(pattern, image), image).toBe(false);
     }
   });
