@@ -154,6 +154,44 @@ describe.each(ENVIRONMENTS)('infra/envs/%s', (environment) => {
   });
 });
 
+describe('infra/modules, what each is for', () => {
+  it('registry: immutable tags, scanned on push, and a lifecycle that never expires a release', async () => {
+    const registry = await loadModule(join(INFRA, 'modules/registry'));
+    const repository = registry.resources.aws_ecr_repository?.this;
+    const lifecycle = String(registry.resources.aws_ecr_lifecycle_policy?.this?.policy);
+
+    expect(repository?.image_tag_mutability).toBe('IMMUTABLE');
+    expect(repository?.image_scanning_configuration).toEqual([{ scan_on_push: true }]);
+    // Rule 1 (first evaluated) keeps every release-tagged image; only commit and untagged images expire.
+    expect(lifecycle).toMatch(/rulePriority = 1[\s\S]*tagPrefixList = var\.release_tag_prefixes[\s\S]*countNumber\s+= 10000/);
+    const production = await loadModule(join(INFRA, 'envs/production'));
+    expect(production.modules.registry?.release_tag_prefixes).toEqual(['v', '0.', '1.', '2.', '3.', '4.', '5.', '6.', '7.', '8.', '9.']);
+  });
+
+  it('database: PostgreSQL 17, Performance Insights and enhanced monitoring, TLS forced, backups in a stated window', async () => {
+    const database = await loadModule(join(INFRA, 'modules/database'));
+    const instance = database.resources.aws_db_instance?.this ?? {};
+    const parameters = Object.fromEntries((database.resources.aws_db_parameter_group?.this?.parameter as { name: string; value: string }[]).map((parameter) => [parameter.name, parameter.value]));
+    const production = await loadModule(join(INFRA, 'envs/production'));
+
+    expect(instance.engine).toBe('postgres');
+    expect(production.modules.database?.engine_version).toMatch(/^17\.\d+$/);
+    expect(instance).toMatchObject({ performance_insights_enabled: true, monitoring_interval: 60, backup_window: '02:00-03:00', copy_tags_to_snapshot: true, delete_automated_backups: false });
+    expect(parameters['rds.force_ssl']).toBe('1');
+    expect(production.modules.database?.backup_retention_days).toBe(14);
+  });
+
+  it('secrets: the values reach Secrets Manager and RDS only through write-only arguments', async () => {
+    const secrets = await loadModule(join(INFRA, 'modules/secrets'));
+    const database = await loadModule(join(INFRA, 'modules/database'));
+
+    expect(Object.keys(secrets.resources.aws_secretsmanager_secret_version?.application ?? {}).sort()).toEqual(['secret_id', 'secret_string_wo', 'secret_string_wo_version']);
+    expect(secrets.variables.values?.ephemeral).toBe(true);
+    expect(database.variables.password?.ephemeral).toBe(true);
+    expect(database.resources.aws_db_instance?.this?.password_wo).toBe('${var.password}');
+  });
+});
+
 describe('infra/bootstrap', () => {
   let bootstrap: Module;
 
