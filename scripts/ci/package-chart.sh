@@ -31,7 +31,8 @@ fi
 helm=$(command -v helm || bash scripts/ensure-helm.sh)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp -R deploy/helm/shipshape "$work/shipshape"
+# -L: files/ links to deploy/monitoring (the rules and dashboard); the package carries their content.
+cp -RL deploy/helm/shipshape "$work/shipshape"
 # The image this chart is released with becomes its default.
 sed -i -e "s|^  repository: .*|  repository: $image|" -e "s|^  digest: sha256:.*|  digest: $digest|" "$work/shipshape/values.yaml"
 grep -q "^  digest: $digest\$" "$work/shipshape/values.yaml" || die "could not set the image digest in values.yaml"
