@@ -8,7 +8,7 @@
  * none passes by never looking.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,6 +26,7 @@ import {
   loadComposition,
   loadModule,
   openIngressViolations,
+  parseHcl,
   publicDatabaseViolations,
   resourcesOf,
   secretViolations,
@@ -122,6 +123,16 @@ describe.each(ENVIRONMENTS)('infra/envs/%s', (environment) => {
   it('pins Terraform and the providers exactly, and bounds them in the modules', () => {
     expect(versionViolations(composition.root, 'root')).toEqual([]);
     for (const module of modules) expect(versionViolations(module, 'child')).toEqual([]);
+  });
+
+  it('gives every variable without a default a value in terraform.tfvars, and only declared ones', async () => {
+    const tfvars = join(INFRA, 'envs', environment, 'terraform.tfvars');
+    const values = (await parseHcl('terraform.tfvars', readFileSync(tfvars, 'utf8'))) as Record<string, unknown>;
+    const required = Object.entries(composition.root.variables).filter(([, declaration]) => !('default' in declaration)).map(([name]) => name);
+
+    expect(Object.keys(values).filter((name) => !(name in composition.root.variables))).toEqual([]);
+    expect(required.filter((name) => !(name in values))).toEqual([]);
+    expect(required.sort()).toEqual(['admin_role_arns', 'api_access_cidrs']);
   });
 
   it('keeps its own state in S3, encrypted and locked, the bucket given at init', () => {

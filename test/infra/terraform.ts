@@ -12,6 +12,11 @@ import { ROOT } from '../helpers/process.ts';
 // whose fetch and element types would then clash with Node's across the whole project.
 const { parse } = createRequire(import.meta.url)('@cdktf/hcl2json') as { parse: (filename: string, contents: string) => Promise<unknown> };
 
+/** One HCL file (.tf or .tfvars) as JSON; a syntax error rejects with the file's name. */
+export function parseHcl(filename: string, contents: string): Promise<unknown> {
+  return parse(filename, contents);
+}
+
 export type Body = Record<string, unknown>;
 
 /** One directory of .tf files (a root module or a child module), its blocks merged. */
@@ -49,7 +54,7 @@ export async function loadModule(directory: string): Promise<Module> {
   const module: Module = { directory, text: '', resources: {}, data: {}, modules: {}, variables: {}, outputs: {}, locals: {}, terraform: [], providers: {} };
   for (const file of files) {
     const text = readFileSync(join(directory, file), 'utf8');
-    const parsed = (await parse(file, text)) as Parsed;
+    const parsed = (await parseHcl(file, text)) as Parsed;
     module.text += `${text}\n`;
     for (const [type, named] of Object.entries(parsed.resource ?? {})) module.resources[type] = { ...module.resources[type], ...single(named) };
     for (const [type, named] of Object.entries(parsed.data ?? {})) module.data[type] = { ...module.data[type], ...single(named) };
