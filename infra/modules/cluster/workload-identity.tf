@@ -7,32 +7,26 @@ locals {
     "external-secrets" = {
       namespace       = "external-secrets"
       service_account = "external-secrets"
-      policy          = data.aws_iam_policy_document.external_secrets.json
     }
     "aws-load-balancer-controller" = {
       namespace       = "kube-system"
       service_account = "aws-load-balancer-controller"
-      policy          = data.aws_iam_policy_document.load_balancer_controller.json
     }
     "cluster-autoscaler" = {
       namespace       = "kube-system"
       service_account = "cluster-autoscaler"
-      policy          = data.aws_iam_policy_document.cluster_autoscaler.json
     }
     "velero" = {
       namespace       = "velero"
       service_account = "velero"
-      policy          = data.aws_iam_policy_document.backups.json
     }
     "cert-manager" = {
       namespace       = "cert-manager"
       service_account = "cert-manager"
-      policy          = data.aws_iam_policy_document.cert_manager.json
     }
     "ebs-csi-controller" = {
       namespace       = "kube-system"
       service_account = "ebs-csi-controller-sa"
-      policy          = null
     }
   }
 }
@@ -56,12 +50,23 @@ resource "aws_iam_role" "workload" {
   tags = var.tags
 }
 
+# Keyed by name (known at plan), valued by documents that may only be known at apply.
+locals {
+  workload_policies = {
+    "external-secrets"             = data.aws_iam_policy_document.external_secrets.json
+    "aws-load-balancer-controller" = data.aws_iam_policy_document.load_balancer_controller.json
+    "cluster-autoscaler"           = data.aws_iam_policy_document.cluster_autoscaler.json
+    "velero"                       = data.aws_iam_policy_document.backups.json
+    "cert-manager"                 = data.aws_iam_policy_document.cert_manager.json
+  }
+}
+
 resource "aws_iam_role_policy" "workload" {
-  for_each = { for name, workload in local.workloads : name => workload if workload.policy != null }
+  for_each = local.workload_policies
 
   name   = each.key
   role   = aws_iam_role.workload[each.key].id
-  policy = each.value.policy
+  policy = each.value
 }
 
 resource "aws_iam_role_policy_attachment" "ebs_csi" {

@@ -34,7 +34,8 @@ resource "aws_security_group" "database" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "from_clients" {
-  for_each = toset(var.client_security_group_ids)
+  # Keyed by position: the groups' ids are only known after the cluster exists.
+  for_each = { for index, id in var.client_security_group_ids : tostring(index) => id }
 
   security_group_id            = aws_security_group.database.id
   description                  = "PostgreSQL from the cluster"
