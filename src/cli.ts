@@ -110,7 +110,7 @@ async function runBackupCommand(command: 'backup' | 'restore', args: string[], c
     }
     const { header, previous } =
       config.databaseUrl === undefined ? await restoreSqlite(config.dataDir, file, values.force) : await restorePostgres(config.databaseUrl, file, values.force);
-    log.info({ file, dialect: header.dialect, schema: header.schema, takenAt: header.createdAt, rows: header.rows, previous, durationMs: Date.now() - started }, 'backup restored');
+    log.info({ file, ...(header ?? { format: 'pg_dump archive' }), previous, durationMs: Date.now() - started }, 'backup restored');
     return 0;
   } catch (error) {
     if (error instanceof BackupError) log.error(`${command} refused: ${error.message}`);

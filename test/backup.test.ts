@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kysely, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.ts';
 import type { Database } from '../src/db/schema.ts';
@@ -68,7 +68,7 @@ function writeLoad() {
   };
 }
 
-async function openRestored(target: TestStorage): Promise<Kysely<Database>> {
+function openRestored(target: TestStorage): Kysely<Database> {
   return openDatabase({ dataDir: target.dataDir, databaseUrl: target.databaseUrl, databasePoolSize: 2 }).db;
 }
 
@@ -91,7 +91,7 @@ describe(`backup and restore (${dialectUnderTest})`, () => {
       const restoreMs = Date.now() - restoreStarted;
       expect(restore.code, restore.output).toBe(0);
 
-      const db = await openRestored(fresh);
+      const db = openRestored(fresh);
       try {
         const present = new Set((await db.selectFrom('articles').select('slug').execute()).map((row) => row.slug));
         const before = load.writes.filter((write) => write.acknowledgedAt < backupStarted);

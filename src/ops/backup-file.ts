@@ -28,6 +28,31 @@ export function encodeHeader(header: BackupHeader): Buffer {
   return Buffer.from(`${BACKUP_MAGIC}\n${JSON.stringify(header)}\n`);
 }
 
+/** pg_dump's own custom-format archives (staging's backup CronJob writes those) start with this. */
+const PG_DUMP_MAGIC = 'PGDMP';
+
+/**
+ * What restore reads: a Shipshape backup (its header, and where the database starts), or a
+ * bare pg_dump custom-format archive, whose schema restore can only check once it is restored.
+ */
+export function readBackup(path: string): { header: BackupHeader | undefined; dialect: 'sqlite' | 'postgres'; payloadOffset: number } {
+  const start = Buffer.alloc(PG_DUMP_MAGIC.length);
+  let descriptor: number;
+  try {
+    descriptor = openSync(path, 'r');
+  } catch {
+    throw new BackupError(`cannot read ${path}: no such file`);
+  }
+  try {
+    readSync(descriptor, start, 0, start.length, 0);
+  } finally {
+    closeSync(descriptor);
+  }
+  if (start.toString() === PG_DUMP_MAGIC) return { header: undefined, dialect: 'postgres', payloadOffset: 0 };
+  const { header, payloadOffset } = readHeader(path);
+  return { header, dialect: header.dialect, payloadOffset };
+}
+
 /** The header of a backup file and the byte offset where the database inside it starts. */
 export function readHeader(path: string): { header: BackupHeader; payloadOffset: number; bytes: number } {
   let bytes: number;
@@ -58,10 +83,10 @@ export function readHeader(path: string): { header: BackupHeader; payloadOffset:
 }
 
 /** A backup taken by a newer version than this one cannot be restored by this one. */
-export function checkSchemaKnown(header: BackupHeader): void {
-  if (!Object.hasOwn(migrations, header.schema)) {
+export function checkSchemaKnown(schema: string): void {
+  if (!Object.hasOwn(migrations, schema)) {
     throw new BackupError(
-      `the backup's schema (${header.schema}) is newer than this version knows (latest ${Object.keys(migrations).at(-1)}): restore it with the version that took it`,
+      `the backup's schema (${schema}) is newer than this version knows (latest ${Object.keys(migrations).at(-1)}): restore it with the version that took it`,
     );
   }
 }

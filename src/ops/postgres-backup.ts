@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import pg from 'pg';
-import { BackupError, type BackupHeader, checkSchemaKnown, encodeHeader, readHeader } from './backup-file.ts';
+import { BackupError, type BackupHeader, checkSchemaKnown, encodeHeader, readBackup } from './backup-file.ts';
 
 /**
  * PostgreSQL backups with Debian's client tools: pg_dump's custom format, taken from a snapshot
@@ -30,10 +30,10 @@ export async function backupPostgres(databaseUrl: string, out: string): Promise<
   }
 }
 
-export async function restorePostgres(databaseUrl: string, from: string, force: boolean): Promise<{ header: BackupHeader; previous: string | undefined }> {
-  const { header, payloadOffset } = readHeader(from);
-  if (header.dialect !== 'postgres') throw new BackupError(`${from} is a ${header.dialect} backup; this server uses PostgreSQL`);
-  checkSchemaKnown(header);
+export async function restorePostgres(databaseUrl: string, from: string, force: boolean): Promise<{ header: BackupHeader | undefined; previous: string | undefined }> {
+  const { header, dialect, payloadOffset } = readBackup(from);
+  if (dialect !== 'postgres') throw new BackupError(`${from} is a ${dialect} backup; this server uses PostgreSQL`);
+  if (header) checkSchemaKnown(header.schema);
   const target = new URL(databaseUrl);
   const targetName = decodeURIComponent(target.pathname.slice(1));
   const stamp = Date.now();
@@ -73,11 +73,17 @@ async function refuseIfInUseOrKept(maintenance: pg.Client, name: string, force: 
   return exists;
 }
 
-async function verify(url: string, header: BackupHeader): Promise<void> {
+/** A bare pg_dump archive (no header) is checked for a known schema only; ours for its row counts too. */
+async function verify(url: string, header: BackupHeader | undefined): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    if ((await lastMigration(client)) !== header.schema) throw new BackupError('the restored schema differs from the one the backup recorded');
+    const schema = await lastMigration(client);
+    if (header === undefined) {
+      checkSchemaKnown(schema);
+      return;
+    }
+    if (schema !== header.schema) throw new BackupError('the restored schema differs from the one the backup recorded');
     const rows = await countRows(client);
     for (const [table, count] of Object.entries(header.rows)) {
       if (rows[table] !== count) throw new BackupError(`table ${table} holds ${rows[table]} rows, the backup recorded ${count}`);

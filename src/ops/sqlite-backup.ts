@@ -44,7 +44,7 @@ export interface RestoreOutcome {
 export async function restoreSqlite(dataDir: string, from: string, force: boolean): Promise<RestoreOutcome> {
   const { header, payloadOffset } = readHeader(from);
   if (header.dialect !== 'sqlite') throw new BackupError(`${from} is a ${header.dialect} backup; this server uses SQLite`);
-  checkSchemaKnown(header);
+  checkSchemaKnown(header.schema);
   const live = join(dataDir, SQLITE_FILE_NAME);
   if (existsSync(live)) refuseIfInUseOrKept(live, force);
 
