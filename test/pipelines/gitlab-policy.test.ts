@@ -58,6 +58,7 @@ function productionViolations(all: Record<string, GitlabJob>, linesOf: (name: st
     if (linesOf(name).some((line) => BUILDS.test(line))) violations.push(`${name} builds an image`);
     if (!gitlabNeeds(candidate).some((need) => need.job === 'build-image' && need.artifacts !== false)) violations.push(`${name} does not take the build job's dotenv`);
     if (!linesOf(name).some((line) => line === 'bash scripts/ci/promote.sh production "$IMAGE_REF"')) violations.push(`${name} does not promote $IMAGE_REF`);
+    if (linesOf(name).some((line) => line.includes('smoke.sh')) && candidate.variables?.SMOKE_READ_ONLY !== 'true') violations.push(`${name} smoke-tests production with writes`);
   }
   const promoters = Object.keys(all).filter((name) => linesOf(name).some((line) => line.includes('promote.sh production')));
   for (const name of promoters) if (envName(all[name] ?? {}) !== 'production') violations.push(`${name} promotes production outside environment: production`);
@@ -83,6 +84,7 @@ deploy-production:
   script:
     - buildah build -t "$CI_REGISTRY_IMAGE:latest" .
     - bash scripts/ci/promote.sh production "$CI_REGISTRY_IMAGE:latest"
+    - bash scripts/ci/smoke.sh "$PRODUCTION_URL"
 `) as Record<string, GitlabJob>;
 
   it('only/except, and a production job that builds, runs unattended and promotes a tag', () => {
@@ -93,6 +95,7 @@ deploy-production:
       'deploy-production has no production resource group',
       'deploy-production builds an image',
       'deploy-production does not promote $IMAGE_REF',
+      'deploy-production smoke-tests production with writes',
     ]);
   });
 

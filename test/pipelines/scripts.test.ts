@@ -260,6 +260,14 @@ describe('smoke.sh against a running app', () => {
     expect(result.stdout).toContain(`smoke test passed: 6 checks against ${baseUrl}`);
   });
 
+  it('runs the read-only smoke test when SMOKE_READ_ONLY is true', async () => {
+    const result = await bash('smoke.sh', [baseUrl, 'abc123'], { SMOKE_TIMEOUT: '20', SMOKE_READ_ONLY: 'true' });
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('listed tags');
+    expect(result.stdout).not.toContain('registered');
+  });
+
   it('fails after the timeout while the deployment still runs another commit', async () => {
     const started = Date.now();
 
