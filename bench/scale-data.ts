@@ -5,6 +5,7 @@
  * authors, as people to follow and as favoriters, take a large share, as they do in real data.
  */
 import { type Kysely, sql } from 'kysely';
+import { recountArticleListCounters } from '../src/db/migrations/0005_article_list_counters.ts';
 import { randomGenerator } from './seed.ts';
 
 // The generator writes any table, typed or not.
@@ -216,7 +217,8 @@ export async function generateScaleData(db: AnyDatabase, dialect: 'sqlite' | 'po
   };
 }
 
-/** What the favorites trigger keeps on articles, recomputed for every row at once. */
+/** What the triggers keep (favorites per article, the list counters), recomputed for every row at once. */
 async function recountDenormalized(db: AnyDatabase): Promise<void> {
   await sql`update articles set favorites_count = coalesce((select count(*) from favorites f where f.article_id = articles.id), 0)`.execute(db);
+  await recountArticleListCounters(db);
 }

@@ -17,6 +17,7 @@ export interface Database {
   images: ImagesTable;
   audit_log: AuditLogTable;
   sign_in_failures: SignInFailuresTable;
+  counters: CountersTable;
 }
 
 export interface UsersTable {
@@ -32,6 +33,10 @@ export interface UsersTable {
   disabled_at: string | null;
   /** Raised whenever the password changes: tokens and sessions from before stop working. */
   credentials_version: Generated<number>;
+  /** Articles by this user; kept by triggers. */
+  articles_count: Generated<number>;
+  /** Articles this user favorited; kept by triggers. */
+  favorites_given_count: Generated<number>;
 }
 
 export interface FollowsTable {
@@ -58,6 +63,14 @@ export interface ArticlesTable {
 export interface TagsTable {
   id: Generated<number>;
   name: string;
+  /** Articles carrying this tag; kept by triggers. */
+  articles_count: Generated<number>;
+}
+
+/** Named totals kept by triggers: 'articles' counts every article. */
+export interface CountersTable {
+  name: string;
+  value: number;
 }
 
 export interface ArticleTagsTable {
