@@ -41,6 +41,14 @@ export function listVariants(targets: VariantTargets): ListVariant[] {
   ];
 }
 
+/**
+ * Two filters at once (the API allows it; no page of the web UI does): counted and paged with
+ * IN subqueries, bounded by the smaller set but not by the page. Shown by bench:plans, not gated.
+ */
+export function combinedVariants(targets: VariantTargets): ListVariant[] {
+  return [{ name: 'tag and author (not gated)', filter: { tag: targets.tag, author: targets.author }, page: { limit: 20, offset: 0 }, viewerId: null }];
+}
+
 export interface CapturedList {
   readonly variant: ListVariant;
   readonly articlesCount: number;

@@ -10,7 +10,7 @@ import { openDatabase } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { ARGON2_OPTIONS } from '../src/features/users/password-hashing.ts';
 import { createTestStorage, dialectUnderTest } from '../test/helpers/app.ts';
-import { captureListQueries, explain, listVariants, planProblems } from './list-plans.ts';
+import { captureListQueries, combinedVariants, explain, listVariants, planProblems } from './list-plans.ts';
 import { generateScaleData, shapeFor } from './scale-data.ts';
 import { BENCH_PASSWORD } from './seed.ts';
 
@@ -24,7 +24,8 @@ try {
   const generated = await generateScaleData(handle.db, dialectUnderTest, shapeFor(Number(options.scale)), await hash(BENCH_PASSWORD, ARGON2_OPTIONS));
   console.log(`## ${dialectUnderTest}: ${JSON.stringify(generated.counts)} (generated in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
   const follower = await handle.db.selectFrom('follows').select('follower_id').groupBy('follower_id').orderBy((eb) => eb.fn.countAll(), 'desc').limit(1).executeTakeFirstOrThrow();
-  const variants = listVariants({ tag: generated.popularTag, author: generated.busiestAuthor, favoriter: generated.busiestFavoriter, follower: follower.follower_id });
+  const targets = { tag: generated.popularTag, author: generated.busiestAuthor, favoriter: generated.busiestFavoriter, follower: follower.follower_id };
+  const variants = [...listVariants(targets), ...combinedVariants(targets)];
   const captured = await captureListQueries({ databaseUrl: storage.databaseUrl, dataDir: storage.dataDir }, variants);
   for (const { variant, articlesCount, queries } of captured) {
     console.log(`### ${variant.name} (${JSON.stringify(variant.filter)}, offset ${variant.page.offset}): articlesCount ${articlesCount}\n`);

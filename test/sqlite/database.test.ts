@@ -22,6 +22,11 @@ describe('the embedded SQLite database', () => {
     expect(await pragma('busy_timeout')).toBe(5000);
   });
 
+  it('keeps 64 MiB of pages in memory and reads the file through a 256 MiB memory map', async () => {
+    expect(await pragma('cache_size')).toBe(-65536);
+    expect(await pragma('mmap_size')).toBe(268435456);
+  });
+
   it('makes every commit durable (synchronous=FULL)', async () => {
     expect(await pragma('synchronous')).toBe(2);
   });
