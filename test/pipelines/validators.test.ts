@@ -238,6 +238,7 @@ describe('.gitlab-ci.yml (gitlab-ci-local)', () => {
       'unit-tests': 'test/on_success',
       'postgres-tests': 'test/on_success',
       conformance: 'test/on_success',
+      'scale-tests': 'test/on_success',
       'browser-tests': 'test/on_success',
       'build-image': 'build/on_success',
       'semgrep-sast': 'scan/on_success',
