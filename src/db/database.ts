@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, type LogEvent, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement, sql } from 'kysely';
+import { type CompiledQuery, Kysely, type LogEvent, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement, sql } from 'kysely';
 import pg from 'pg';
 import { databaseUnavailable } from './errors.ts';
+import { SqliteReaders } from './sqlite-readers.ts';
 import type { Database } from './schema.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -30,10 +31,20 @@ export interface DatabaseHandle {
   poolStats(): PoolStats | undefined;
   /** The last write failed for lack of space, and none has succeeded since. */
   storageFull(): boolean;
+  /**
+   * Runs a SELECT that may read many rows where it cannot stall the event loop: on SQLite in a
+   * reader thread, on PostgreSQL as any query (the server does the work).
+   */
+  readonly readOffMainThread: ReadOffMainThread;
   close(): Promise<void>;
 }
 
 export type QueryListener = (event: LogEvent) => void;
+
+export type ReadOffMainThread = <Row>(query: CompiledQuery<Row>) => Promise<Row[]>;
+
+/** Reader threads for SQLite: two, one per core of the reference machine. */
+const SQLITE_READER_THREADS = 2;
 
 export const SQLITE_FILE_NAME = 'shipshape.sqlite';
 /** Page cache of the one SQLite connection, in KiB (negative cache_size means KiB). */
@@ -92,13 +103,18 @@ function openSqlite(dataDir: string, onQuery: QueryListener): OpenedDatabase {
     dialect: new SqliteDialect({ database: withStatementCache(connection) }),
     log: onQuery,
   });
+  const readers = new SqliteReaders({ file, cacheKib: SQLITE_CACHE_KIB, mmapBytes: SQLITE_MMAP_BYTES }, SQLITE_READER_THREADS);
   return {
     db,
     dialect: 'sqlite',
     location: file,
     // One embedded connection, no pool to report on.
     poolStats: () => undefined,
-    close: () => db.destroy(),
+    readOffMainThread: async <Row>(query: CompiledQuery<Row>) => (await readers.all(query.sql, query.parameters)) as Row[],
+    close: async () => {
+      await readers.close();
+      await db.destroy();
+    },
   };
 }
 
@@ -161,6 +177,7 @@ function openPostgres(databaseUrl: string, poolSize: number, onQuery: QueryListe
     dialect: 'postgres',
     location: `${url.hostname}:${url.port || '5432'}${url.pathname}`,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    readOffMainThread: async <Row>(query: CompiledQuery<Row>) => (await db.executeQuery(query)).rows,
     close: () => db.destroy(),
   };
 }
