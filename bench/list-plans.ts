@@ -129,6 +129,7 @@ interface PostgresNode {
   'Relation Name'?: string;
   Alias?: string;
   'Sort Key'?: string[];
+  'Plan Rows'?: number;
   'Index Name'?: string;
   'Index Cond'?: string;
   Plans?: PostgresNode[];
@@ -153,11 +154,18 @@ function unboundedScans(node: PostgresNode): string[] {
   return [...wholeTableScans({ ...node, Plans: [] }), ...(node.Plans ?? []).flatMap(unboundedScans)];
 }
 
-/** Bitmap scans, up to a Limit, of a large table whose rows the sort orders: every match, unordered. */
+/** More rows than any one user's follows: a bitmap scan this large under a sort reads a whole set. */
+const MANY_ROWS = 1_000;
+
+/**
+ * Bitmap scans, up to a Limit, of a large table that feed a sort with every match of a filter,
+ * unordered: of the relation the sort orders, or expected to return many rows.
+ */
 function unorderedMatches(node: PostgresNode, sortedAliases: Set<string>): string[] {
   if (node['Node Type'] === 'Limit') return [];
-  const here = node['Node Type'] === 'Bitmap Heap Scan' && LARGE_TABLES.has(node['Relation Name'] ?? '') && sortedAliases.has(node.Alias ?? '')
-    ? [`Bitmap Heap Scan on ${node['Relation Name']} ${node.Alias}`]
+  const wholeSet = sortedAliases.has(node.Alias ?? '') || (node['Plan Rows'] ?? 0) > MANY_ROWS;
+  const here = node['Node Type'] === 'Bitmap Heap Scan' && LARGE_TABLES.has(node['Relation Name'] ?? '') && wholeSet
+    ? [`Bitmap Heap Scan on ${node['Relation Name']} ${node.Alias} (${node['Plan Rows']} rows expected)`]
     : [];
   return [...here, ...(node.Plans ?? []).flatMap((child) => unorderedMatches(child, sortedAliases))];
 }
