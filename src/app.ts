@@ -3,24 +3,19 @@ import type { DestinationStream } from 'pino';
 import type { ConfigWithSecrets } from './secrets.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
-import articlesRoutes from './features/articles/routes.ts';
-import commentsRoutes from './features/comments/routes.ts';
-import profilesRoutes from './features/profiles/routes.ts';
-import tagsRoutes from './features/tags/routes.ts';
-import usersRoutes from './features/users/routes.ts';
-import imagesRoutes from './features/images/routes.ts';
-import webApplication from './features/web/index.ts';
-import staticAssets from './plugins/assets.ts';
 import { AccessLog, loggerOptions, REQUEST_ID_HEADER, requestIdFor } from './logger.ts';
-import authPlugin from './plugins/auth.ts';
-import databasePlugin from './plugins/database.ts';
-import errorsPlugin, { answerClientError, answerFrameworkError, jsonNotFound } from './plugins/errors.ts';
-import healthPlugin from './plugins/health.ts';
-import lingeringClose from './plugins/lingering-close.ts';
-import metricsPlugin, { AppMetrics } from './plugins/metrics.ts';
-import openapiPlugin from './plugins/openapi.ts';
-import repositoriesPlugin from './plugins/repositories.ts';
-import securityPlugin from './plugins/security.ts';
+import openapiPlugin from './plugins/external/openapi.ts';
+import rateLimitsPlugin from './plugins/external/rate-limits.ts';
+import securityPlugin from './plugins/external/security.ts';
+import authPlugin from './plugins/app/auth.ts';
+import databasePlugin from './plugins/app/database.ts';
+import errorsPlugin, { answerClientError, answerFrameworkError } from './plugins/app/errors.ts';
+import healthPlugin from './plugins/app/health.ts';
+import lingeringClose from './plugins/app/lingering-close.ts';
+import metricsPlugin, { AppMetrics } from './plugins/app/metrics.ts';
+import servicesPlugin from './plugins/app/services.ts';
+import routeTablePlugin from './plugins/app/route-table.ts';
+import routes from './routes.ts';
 import { strictValidatorCompiler } from './validation.ts';
 
 export interface BuildOptions {
@@ -66,6 +61,7 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
     throw error;
   }
 
+  await app.register(routeTablePlugin);
   await app.register(errorsPlugin);
   await app.register(databasePlugin, { database });
   await app.register(metricsPlugin, { metrics, serveOnAppPort: config.metricsPort === undefined });
@@ -73,7 +69,7 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
   await app.register(openapiPlugin, { version: config.appVersion });
   await app.register(healthPlugin, { version: config.appVersion, gitSha: config.gitSha });
   await app.register(lingeringClose, { draining: () => app.readiness.draining });
-  await app.register(repositoriesPlugin, {
+  await app.register(servicesPlugin, {
     sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
     signInPolicy: {
       maxFailures: config.signInMaxFailures,
@@ -82,21 +78,9 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
     },
   });
   await app.register(authPlugin, { jwtSecret: config.jwtSecret, jwtTtlSeconds: config.jwtTtlSeconds });
+  await app.register(rateLimitsPlugin, { maxWrites: config.rateLimitMax, windowSeconds: config.rateLimitWindowSeconds });
 
-  await app.register(
-    async (api) => {
-      api.setNotFoundHandler(jsonNotFound);
-      await api.register(usersRoutes);
-      await api.register(profilesRoutes);
-      await api.register(articlesRoutes);
-      await api.register(commentsRoutes);
-      await api.register(tagsRoutes);
-    },
-    { prefix: '/api' },
-  );
-  await app.register(imagesRoutes);
-  await app.register(staticAssets);
-  await app.register(webApplication, { config });
+  await app.register(routes, { config });
   return app;
 }
 

@@ -28,6 +28,9 @@ export interface Config {
   readonly signInMaxFailures: number;
   readonly signInMaxFailuresPerAddress: number;
   readonly signInLockoutSeconds: number;
+  /** Requests that change something, allowed per signed-in user (or address) per window. */
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowSeconds: number;
   readonly adminEmail: string | undefined;
   readonly adminUsername: string | undefined;
   readonly adminPassword: string | undefined;
@@ -103,6 +106,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     signInMaxFailures: read.integer('SIGNIN_MAX_FAILURES', 5, { min: 1, max: 1000 }),
     signInMaxFailuresPerAddress: read.integer('SIGNIN_MAX_FAILURES_PER_ADDRESS', 20, { min: 1, max: 100_000 }),
     signInLockoutSeconds: read.duration('SIGNIN_LOCKOUT', '15m', { minSeconds: 1 }),
+    rateLimitMax: read.integer('RATE_LIMIT_MAX', 120, { min: 1, max: 1_000_000 }),
+    rateLimitWindowSeconds: read.duration('RATE_LIMIT_WINDOW', '1m', { minSeconds: 1 }),
     adminEmail,
     adminUsername: read.optional('ADMIN_USERNAME'),
     adminPassword,

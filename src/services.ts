@@ -11,7 +11,7 @@ import { TagsRepository } from './features/tags/repository.ts';
 import { AccountService } from './features/users/accounts.ts';
 import { UsersRepository } from './features/users/repository.ts';
 import { SignInLockout, type LockoutPolicy } from './features/users/sign-in-lockout.ts';
-import { DatabaseSessionStore } from './plugins/sessions.ts';
+import { DatabaseSessionStore } from './features/users/session-store.ts';
 
 export interface Repositories {
   readonly users: UsersRepository;

@@ -82,6 +82,8 @@ function friendlyMessage(keyword: string, params: Record<string, unknown>, fallb
       return `has too many items (maximum is ${String(params.limit)})`;
     case 'anyOf':
       return 'has an invalid type';
+    case 'nulCharacter':
+      return 'must not contain NUL characters';
     default:
       return fallback ?? 'is invalid';
   }
@@ -103,16 +105,28 @@ export function fieldErrorsFor(schema: TSchema, value: unknown): FieldErrors | u
 const PLAIN_INTEGER = /^-?(?:0|[1-9]\d*)$/;
 
 /**
- * TypeBox's validator, except that a query, path or header value only becomes a number when it
- * is written as a plain decimal integer: TypeBox alone reads `1.5` as 1, `0x10` as 16 and ` 1`
- * as 1. Anything else stays a string, so the integer check refuses it with 422.
+ * TypeBox's validator, with two rules of our own for every part of every request:
+ * - no string may hold a NUL character: PostgreSQL's text cannot store one (it would fail
+ *   as a 500 deep in a query), and no field of ours has a use for it;
+ * - a query, path or header value only becomes a number when it is written as a plain decimal
+ *   integer: TypeBox alone reads `1.5` as 1, `0x10` as 16 and ` 1` as 1. Anything else stays a
+ *   string, so the integer check refuses it with 422.
  */
 export const strictValidatorCompiler: FastifySchemaCompiler<TSchema> = (route) => {
   const validate = TypeBoxValidatorCompiler(route);
-  if (route.httpPart === 'body') return validate;
-  const integerKeys = integerProperties(route.schema);
-  if (integerKeys.length === 0) return validate;
+  const integerKeys = route.httpPart === 'body' ? [] : integerProperties(route.schema);
   return (value: unknown) => {
+    const withNul = pathsHoldingNul(value, '');
+    if (withNul.length > 0) {
+      const error: FastifySchemaValidationError[] = withNul.map((instancePath) => ({
+        keyword: 'nulCharacter',
+        instancePath,
+        schemaPath: '#',
+        params: {},
+        message: 'must not contain NUL characters',
+      }));
+      return { error };
+    }
     const loose = looseIntegers(value, integerKeys);
     if (loose.length === 0) return validate(value);
     const error: FastifySchemaValidationError[] = loose.map((key) => ({
@@ -125,6 +139,14 @@ export const strictValidatorCompiler: FastifySchemaCompiler<TSchema> = (route) =
     return { error };
   };
 };
+
+/** Where a NUL character hides in a parsed body, query or path (file contents are bytes, not text). */
+function pathsHoldingNul(value: unknown, path: string): string[] {
+  if (typeof value === 'string') return value.includes('\u0000') ? [path] : [];
+  if (Array.isArray(value)) return value.flatMap((item, index) => pathsHoldingNul(item, `${path}/${index}`));
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return [];
+  return Object.entries(value).flatMap(([key, item]) => pathsHoldingNul(item, `${path}/${key}`));
+}
 
 function integerProperties(schema: TSchema): string[] {
   const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};

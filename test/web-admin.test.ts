@@ -171,7 +171,7 @@ describe('making admins', () => {
     try {
       const squatter = await new Conduit(fresh.app).register({ email: 'ops@example.com', username: 'squatter' });
       await bootstrapAdmin({ email: 'ops@example.com', username: 'ops', password: STRONG_PASSWORD }, fresh.app.admin, fresh.app.repositories.users, fresh.app.log);
-      expect(await fresh.app.admin.repository.adminExists()).toBe(false);
+      expect(await fresh.app.admin.adminExists()).toBe(false);
       expect(fresh.logs.some((line) => String(line.msg).startsWith('ADMIN_EMAIL belongs to an existing non-admin account'))).toBe(true);
       expect(squatter.username).toBe('squatter');
 

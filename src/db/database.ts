@@ -165,8 +165,12 @@ function openPostgres(databaseUrl: string, poolSize: number, onQuery: QueryListe
     application_name: 'shipshape',
     types: { getTypeParser: postgresTypeParser },
   });
-  // An idle client losing its connection must not crash the process; the next checkout reconnects.
+  // A connection lost (server restart, pg_terminate_backend, network) must never end the process.
+  // The pool listens on idle clients only; a checked-out client between two queries, such as in
+  // a transaction, emits 'error' with no listener, which Node treats as an uncaught exception.
+  // With this one, the request's next query fails (503) and the pool drops the dead client.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
     log: onQuery,

@@ -17,6 +17,7 @@ export interface Database {
   images: ImagesTable;
   audit_log: AuditLogTable;
   sign_in_failures: SignInFailuresTable;
+  request_counters: RequestCountersTable;
   counters: CountersTable;
 }
 
@@ -126,6 +127,14 @@ export interface AuditLogTable {
 export interface SignInFailuresTable {
   key: string;
   failures: number;
+  /** Epoch milliseconds. */
+  window_ends_at: number;
+}
+
+export interface RequestCountersTable {
+  /** `user:<id>` or `address:<ip>`. */
+  key: string;
+  hits: number;
   /** Epoch milliseconds. */
   window_ends_at: number;
 }

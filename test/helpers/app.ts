@@ -21,6 +21,7 @@ export interface TestApp {
   readonly config: ConfigWithSecrets;
   /** Every log line the app wrote, parsed. */
   readonly logs: Record<string, unknown>[];
+  readonly storage: TestStorage;
   close(): Promise<void>;
 }
 
@@ -31,6 +32,8 @@ export interface TestAppOptions {
   migrate?: boolean;
   /** Adds test-only routes or hooks before the app is ready. */
   configure?: (app: FastifyInstance) => void;
+  /** Another replica: the app runs on this storage, which its creator removes. */
+  storage?: TestStorage;
 }
 
 /**
@@ -45,7 +48,9 @@ export async function createListeningTestApp(options: TestAppOptions = {}): Prom
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const storage = await createTestStorage();
+  const ownStorage = options.storage === undefined;
+  const storage = options.storage ?? (await createTestStorage());
+  const removeStorage = () => (ownStorage ? storage.remove() : Promise.resolve());
   const loaded = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
@@ -67,16 +72,17 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     options.configure?.(app);
     await app.ready();
   } catch (error) {
-    await storage.remove();
+    await removeStorage();
     throw error;
   }
   return {
     app,
     config,
     logs,
+    storage,
     close: async () => {
       await app.close();
-      await storage.remove();
+      await removeStorage();
     },
   };
 }

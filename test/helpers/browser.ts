@@ -142,10 +142,14 @@ export class WebClient {
     this.#cookies.set(name, value);
   }
 
+  /** The Cookie header this browser would send, or undefined when it holds none. */
+  cookieHeader(): string | undefined {
+    return this.#cookies.size === 0 ? undefined : [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
   async #request(options: InjectOptions & { headers: Record<string, string> }): Promise<Page> {
-    if (this.#cookies.size > 0) {
-      options.headers.cookie = [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    }
+    const cookie = this.cookieHeader();
+    if (cookie !== undefined) options.headers.cookie = cookie;
     const response = await this.#send(options);
     for (const cookie of response.cookies) {
       const expired = cookie.maxAge === 0 || (cookie.expires !== undefined && new Date(cookie.expires).getTime() <= Date.now());

@@ -129,3 +129,43 @@ describe('numbers in the query and the path', () => {
     expect(page.status).toBe(400);
   });
 });
+
+// Found by the schema-driven fuzzer (test/robustness/fuzz.test.ts).
+describe('NUL characters', () => {
+  it.each([
+    ['an article title', 'POST', '/api/articles', { article: { title: 'a\u0000b', description: 'd', body: 'b' } }, 'title'],
+    ['a tag', 'POST', '/api/articles', { article: { title: 't', description: 'd', body: 'b', tagList: ['x\u0000'] } }, '1'],
+    ['a bio', 'PUT', '/api/user', { user: { bio: '\u0000' } }, 'bio'],
+  ] as const)('in %s are refused with 422 naming the field (PostgreSQL cannot store them)', async (_case, method, url, body, field) => {
+    const { token } = await api.register();
+    const before = errorLines().length;
+
+    const response = await api.request<{ errors: Record<string, string[]> }>(method, url, { token, body });
+
+    expect(response.status).toBe(422);
+    expect(response.body.errors[field === '1' ? 'tagList' : field] ?? Object.values(response.body.errors)[0]).toEqual(['must not contain NUL characters']);
+    expect(errorLines().length).toBe(before);
+  });
+
+  it('in a path or query parameter are refused: 422 on the API, 400 on the web pages', async () => {
+    expect((await api.request('GET', '/api/profiles/a%00b')).status).toBe(422);
+    expect((await api.request('GET', '/api/articles?tag=%00')).status).toBe(422);
+    expect((await new WebClient(testApp.app).get('/?tag=%00')).status).toBe(400);
+  });
+});
+
+describe('Swagger UI\'s static files', () => {
+  it('a missing one is a 404 (JSON, or the error page for a browser), not a 500', async () => {
+    const before = errorLines().length;
+
+    const json = await api.request<{ errors: Record<string, string[]> }>('GET', '/docs/static/missing.js');
+    const page = await new WebClient(testApp.app).get('/docs/static/*');
+
+    expect(json.status).toBe(404);
+    expect(json.body.errors.route).toEqual(['no route for GET /docs/static/missing.js']);
+    expect(page.status).toBe(404);
+    expect(text(page.document.querySelector('h1'))).toBe('Page not found');
+    expect((await api.request('GET', '/docs/static/swagger-initializer.js')).status).toBe(200);
+    expect(errorLines().length).toBe(before);
+  });
+});

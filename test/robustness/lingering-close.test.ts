@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LINGER_MS } from '../../src/plugins/lingering-close.ts';
+import { LINGER_MS } from '../../src/plugins/app/lingering-close.ts';
 import { createTestStorage, TEST_JWT_SECRET, TEST_SESSION_SECRET, type TestStorage } from '../helpers/app.ts';
 import { STRONG_PASSWORD, uniqueName } from '../helpers/conduit.ts';
 import { startTestServer, type TestServer } from '../helpers/process.ts';

@@ -20,7 +20,7 @@ export async function bootstrapAdmin(
   log: FastifyBaseLogger,
 ): Promise<void> {
   if (settings.email === undefined || settings.password === undefined) return;
-  if (await admin.repository.adminExists()) return;
+  if (await admin.adminExists()) return;
   const email = settings.email.trim().toLowerCase();
   if ((await users.findCredentials(email)) !== undefined) {
     log.warn({ email }, 'ADMIN_EMAIL belongs to an existing non-admin account: not promoting it; use npm run admin:create');

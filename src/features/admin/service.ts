@@ -1,10 +1,12 @@
 import { ClientError, forbidden } from '../../errors.ts';
 import type { ArticlesRepository } from '../articles/repository.ts';
 import type { CommentsRepository } from '../comments/repository.ts';
-import type { DatabaseSessionStore } from '../../plugins/sessions.ts';
+import type { DatabaseSessionStore } from '../users/session-store.ts';
 import type { AccountService } from '../users/accounts.ts';
 import type { UserRecord, UsersRepository } from '../users/repository.ts';
-import type { AdminRepository } from './repository.ts';
+import type { AdminRepository, AuditEntry, ManagedUser } from './repository.ts';
+
+type Page = { limit: number; offset: number };
 
 export interface AdminDependencies {
   readonly admin: AdminRepository;
@@ -32,8 +34,21 @@ export class AdminService {
     this.#deps = dependencies;
   }
 
-  get repository(): AdminRepository {
-    return this.#deps.admin;
+  /** Whether any admin account exists (the first start creates one from ADMIN_EMAIL). */
+  async adminExists(): Promise<boolean> {
+    return this.#deps.admin.adminExists();
+  }
+
+  /** Accounts matching a search, a page at a time, for the admin area. */
+  async searchUsers(actor: Actor, query: string, page: Page): Promise<{ users: ManagedUser[]; total: number }> {
+    requireAdmin(actor);
+    return this.#deps.admin.searchUsers(query, page);
+  }
+
+  /** The audit log, newest first, a page at a time. */
+  async auditLog(actor: Actor, page: Page): Promise<{ entries: AuditEntry[]; total: number }> {
+    requireAdmin(actor);
+    return this.#deps.admin.auditEntries(page);
   }
 
   /** Disables an account: it cannot sign in, and its sessions and tokens stop working at once. */

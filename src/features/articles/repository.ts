@@ -298,6 +298,12 @@ export class ArticlesRepository {
     return this.get(finalSlug, actorId);
   }
 
+  /** The article as its author sees it, to edit: 403 for anyone else (the one authorship rule, #authoredBy). */
+  async getToEdit(slug: string, actorId: number): Promise<Article> {
+    await this.#authoredBy(slug, actorId);
+    return this.get(slug, actorId);
+  }
+
   async delete(slug: string, actorId: number): Promise<void> {
     const existing = await this.#authoredBy(slug, actorId);
     await this.#db.deleteFrom('articles').where('id', '=', existing.id).where('author_id', '=', actorId).execute();

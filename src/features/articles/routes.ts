@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { currentAuth } from '../../plugins/auth.ts';
+import { currentAuth } from '../../plugins/app/auth.ts';
 import { errorResponses, TOKEN_REQUIRED } from '../../schemas.ts';
 import {
   DEFAULT_PAGE_SIZE,
@@ -23,7 +23,7 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
   const { articles } = app.repositories;
 
   app.get('/articles', {
-    onRequest: app.identifyUser,
+    config: { access: 'optional' },
     schema: {
       tags,
       summary: 'Recent articles, optionally by tag, author or favoriter (token optional)',
@@ -40,7 +40,6 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
   });
 
   app.get('/articles/feed', {
-    onRequest: app.requireUser,
     schema: {
       tags,
       summary: 'Recent articles by the users you follow',
@@ -55,7 +54,7 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
   });
 
   app.get('/articles/:slug', {
-    onRequest: app.identifyUser,
+    config: { access: 'optional' },
     schema: {
       tags,
       summary: 'One article (token optional)',
@@ -65,7 +64,6 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
   }, async (request) => ({ article: await articles.get(request.params.slug, request.auth?.user.id ?? null) }));
 
   app.post('/articles', {
-    onRequest: app.requireUser,
     schema: {
       tags,
       summary: 'Write an article',
@@ -79,7 +77,6 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
   });
 
   app.put('/articles/:slug', {
-    onRequest: app.requireUser,
     schema: {
       tags,
       summary: 'Change your article (a new title gives a new slug)',
@@ -93,7 +90,6 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
   }));
 
   app.delete('/articles/:slug', {
-    onRequest: app.requireUser,
     schema: {
       tags,
       summary: 'Delete your article',
@@ -107,7 +103,6 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
   });
 
   app.post('/articles/:slug/favorite', {
-    onRequest: app.requireUser,
     schema: {
       tags: favoriteTags,
       summary: 'Favorite an article',
@@ -118,7 +113,6 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
   }, async (request) => ({ article: await articles.favorite(request.params.slug, currentAuth(request).user.id) }));
 
   app.delete('/articles/:slug/favorite', {
-    onRequest: app.requireUser,
     schema: {
       tags: favoriteTags,
       summary: 'Unfavorite an article',

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { currentAuth } from '../../plugins/auth.ts';
+import { currentAuth } from '../../plugins/app/auth.ts';
 import { errorResponses, TOKEN_REQUIRED } from '../../schemas.ts';
 import { SlugParams } from '../articles/schemas.ts';
 import { CommentParams, MultipleCommentsResponse, NewCommentBody, SingleCommentResponse } from './schemas.ts';
@@ -14,7 +14,7 @@ export default function commentsRoutes(fastify: FastifyInstance): void {
   const { comments } = app.repositories;
 
   app.get('/articles/:slug/comments', {
-    onRequest: app.identifyUser,
+    config: { access: 'optional' },
     schema: {
       tags,
       summary: 'Comments on an article, oldest first (token optional)',
@@ -24,7 +24,6 @@ export default function commentsRoutes(fastify: FastifyInstance): void {
   }, async (request) => ({ comments: await comments.list(request.params.slug, request.auth?.user.id ?? null) }));
 
   app.post('/articles/:slug/comments', {
-    onRequest: app.requireUser,
     schema: {
       tags,
       summary: 'Comment on an article',
@@ -38,7 +37,6 @@ export default function commentsRoutes(fastify: FastifyInstance): void {
   }));
 
   app.delete('/articles/:slug/comments/:id', {
-    onRequest: app.requireUser,
     schema: {
       tags,
       summary: 'Delete your comment',

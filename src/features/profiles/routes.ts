@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { currentAuth } from '../../plugins/auth.ts';
+import { currentAuth } from '../../plugins/app/auth.ts';
 import { errorResponses, TOKEN_REQUIRED } from '../../schemas.ts';
 import { ProfileResponse, UsernameParams } from './schemas.ts';
 
@@ -12,7 +12,7 @@ export default function profilesRoutes(fastify: FastifyInstance): void {
   const { profiles } = app.repositories;
 
   app.get('/profiles/:username', {
-    onRequest: app.identifyUser,
+    config: { access: 'optional' },
     schema: {
       tags,
       summary: 'A user\'s profile (token optional)',
@@ -24,7 +24,6 @@ export default function profilesRoutes(fastify: FastifyInstance): void {
   }));
 
   app.post('/profiles/:username/follow', {
-    onRequest: app.requireUser,
     schema: {
       tags,
       summary: 'Follow a user',
@@ -37,7 +36,6 @@ export default function profilesRoutes(fastify: FastifyInstance): void {
   }));
 
   app.delete('/profiles/:username/follow', {
-    onRequest: app.requireUser,
     schema: {
       tags,
       summary: 'Stop following a user',

@@ -10,6 +10,7 @@ export default function tagsRoutes(fastify: FastifyInstance): void {
   const { tags } = app.repositories;
 
   app.get('/tags', {
+    config: { access: 'public' },
     schema: { tags: ['Tags'], summary: 'Tags in use, alphabetically', response: { 200: TagsResponse } },
   }, async () => ({ tags: [...(await tags.inUse())] }));
 }

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { currentAuth } from '../../plugins/auth.ts';
+import { currentAuth } from '../../plugins/app/auth.ts';
 import { errorResponses, TOKEN_REQUIRED } from '../../schemas.ts';
 import type { UserRecord } from './repository.ts';
 import { LoginBody, RegisterBody, UpdateUserBody, UserResponse } from './schemas.ts';
@@ -13,6 +13,7 @@ export default function usersRoutes(fastify: FastifyInstance): void {
   const { accounts, tokens } = app;
 
   app.post('/users', {
+    config: { access: 'public' },
     schema: {
       tags,
       summary: 'Register a new user',
@@ -25,6 +26,7 @@ export default function usersRoutes(fastify: FastifyInstance): void {
   });
 
   app.post('/users/login', {
+    config: { access: 'public' },
     schema: {
       tags,
       summary: 'Sign in with email and password',
@@ -38,7 +40,6 @@ export default function usersRoutes(fastify: FastifyInstance): void {
   });
 
   app.get('/user', {
-    onRequest: app.requireUser,
     schema: {
       tags,
       summary: 'The signed-in user',
@@ -51,7 +52,6 @@ export default function usersRoutes(fastify: FastifyInstance): void {
   });
 
   app.put('/user', {
-    onRequest: app.requireUser,
     schema: {
       tags,
       summary: 'Update the signed-in user',

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import Type from 'typebox';
 import { ClientError, type FieldErrors } from '../../errors.ts';
-import { signIn, signOut } from '../../plugins/sessions.ts';
+import { signIn, signOut } from '../../plugins/external/sessions.ts';
 import { fieldErrorsFor } from '../../validation.ts';
 import { PASSWORD_RULES } from '../users/password-policy.ts';
 import { LoginBody, RegisterBody } from '../users/schemas.ts';
@@ -18,12 +18,12 @@ export default function authPages(fastify: FastifyInstance, options: { secureCoo
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { accounts } = app;
 
-  app.get('/login', { schema: { hide: true, querystring: NextQuery } }, async (request, reply) => {
+  app.get('/login', { config: { access: 'public' }, schema: { hide: true, querystring: NextQuery } }, async (request, reply) => {
     if (request.viewer) return reply.redirect('/', 303);
     return reply.page('pages/login', { title: 'Sign in', nav: 'login', next: request.query.next });
   });
 
-  app.post('/login', { config: { signedOutForm: true }, preHandler: app.csrfProtection, schema: { hide: true, querystring: NextQuery, body: LoginForm } }, async (request, reply) => {
+  app.post('/login', { config: { access: 'public', signedOutForm: true }, schema: { hide: true, querystring: NextQuery, body: LoginForm } }, async (request, reply) => {
     const values = { email: request.body.email?.trim() ?? '', password: request.body.password ?? '' };
     const next = request.query.next;
     const invalid = fieldErrorsFor(LoginBody, { user: values });
@@ -40,12 +40,12 @@ export default function authPages(fastify: FastifyInstance, options: { secureCoo
     }
   });
 
-  app.get('/register', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/register', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
     if (request.viewer) return reply.redirect('/', 303);
     return reply.page('pages/register', { title: 'Sign up', nav: 'register', passwordRules: sentence(PASSWORD_RULES) });
   });
 
-  app.post('/register', { config: { signedOutForm: true }, preHandler: app.csrfProtection, schema: { hide: true, body: RegisterForm } }, async (request, reply) => {
+  app.post('/register', { config: { access: 'public', signedOutForm: true }, schema: { hide: true, body: RegisterForm } }, async (request, reply) => {
     const values = {
       username: request.body.username?.trim() ?? '',
       email: request.body.email?.trim() ?? '',
@@ -65,7 +65,7 @@ export default function authPages(fastify: FastifyInstance, options: { secureCoo
     }
   });
 
-  app.post('/logout', { preHandler: app.csrfProtection, schema: { hide: true, body: Type.Object(FormBase) } }, async (request, reply) => {
+  app.post('/logout', { config: { access: 'public' }, schema: { hide: true, body: Type.Object(FormBase) } }, async (request, reply) => {
     await signOut(request, reply, options.secureCookies);
     reply.flash('success', 'You have signed out.');
     return reply.redirect('/', 303);

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { UsernameParams } from '../profiles/schemas.ts';
-import { FormBase, PAGE_SIZE, PageQuery, pageHref, paginate, requireViewer, viewerOf } from './support.ts';
+import { FormBase, PAGE_SIZE, PageQuery, pageHref, paginate, viewerOf } from './support.ts';
 import { localRedirectTarget } from '../../lib/redirect-target.ts';
 
 const HomeQuery = Type.Object({
@@ -16,7 +16,7 @@ export default function browsePages(fastify: FastifyInstance): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { articles, tags, profiles } = app.repositories;
 
-  app.get('/', { schema: { hide: true, querystring: HomeQuery } }, async (request, reply) => {
+  app.get('/', { config: { access: 'public' }, schema: { hide: true, querystring: HomeQuery } }, async (request, reply) => {
     const viewer = request.viewer;
     const page = request.query.page ?? 1;
     const tag = request.query.tag?.trim() || undefined;
@@ -40,7 +40,7 @@ export default function browsePages(fastify: FastifyInstance): void {
 
   for (const tab of ['articles', 'favorites'] as const) {
     const path = tab === 'articles' ? '/profile/:username' : '/profile/:username/favorites';
-    app.get(path, { schema: { hide: true, params: UsernameParams, querystring: PageQuery } }, async (request, reply) => {
+    app.get(path, { config: { access: 'public' }, schema: { hide: true, params: UsernameParams, querystring: PageQuery } }, async (request, reply) => {
       const viewerId = request.viewer?.id ?? null;
       const profile = await profiles.get(request.params.username, viewerId);
       const page = request.query.page ?? 1;
@@ -60,7 +60,6 @@ export default function browsePages(fastify: FastifyInstance): void {
 
   for (const action of ['follow', 'unfollow'] as const) {
     app.post(`/profile/:username/${action}`, {
-      preHandler: [requireViewer, app.csrfProtection],
       schema: { hide: true, params: UsernameParams, body: Type.Object(FormBase) },
     }, async (request, reply) => {
       const viewer = viewerOf(request);
@@ -72,7 +71,7 @@ export default function browsePages(fastify: FastifyInstance): void {
     });
   }
 
-  app.get('/dashboard', { preHandler: requireViewer, schema: { hide: true, querystring: PageQuery } }, async (request, reply) => {
+  app.get('/dashboard', { schema: { hide: true, querystring: PageQuery } }, async (request, reply) => {
     const viewer = viewerOf(request);
     const page = request.query.page ?? 1;
     const [stats, follows, mine] = await Promise.all([

@@ -2,14 +2,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { ClientError, type FieldErrors } from '../../errors.ts';
-import { UploadedFile } from '../../plugins/web.ts';
-import { keepSignedIn } from '../../plugins/sessions.ts';
+import { UploadedFile } from '../../plugins/external/web-forms.ts';
+import { keepSignedIn } from '../../plugins/external/sessions.ts';
 import { fieldErrorsFor } from '../../validation.ts';
 import { detectImageType, NOT_AN_ACCEPTED_IMAGE } from '../images/detect.ts';
 import { PASSWORD_RULES, passwordProblems } from '../users/password-policy.ts';
 import { UpdateUserBody } from '../users/schemas.ts';
 import { renderForm } from './auth.ts';
-import { FormBase, FormText, requireViewer, viewerOf } from './support.ts';
+import { FormBase, FormText, viewerOf } from './support.ts';
 
 const SettingsForm = Type.Object({
   ...FormBase,
@@ -30,13 +30,12 @@ export default function settingsPages(fastify: FastifyInstance, options: { uploa
   const uploadLimit = describeBytes(options.uploadLimitBytes);
   const page = { title: 'Settings', nav: 'settings', uploadLimit, passwordRules: PASSWORD_RULES.charAt(0).toUpperCase() + PASSWORD_RULES.slice(1) };
 
-  app.get('/settings', { preHandler: requireViewer, schema: { hide: true } }, async (request, reply) => {
+  app.get('/settings', { schema: { hide: true } }, async (request, reply) => {
     const viewer = viewerOf(request);
     return reply.page('pages/settings', { ...page, values: { username: viewer.username, email: viewer.email, bio: viewer.bio, image: viewer.image } });
   });
 
   app.post('/settings', {
-    preHandler: [requireViewer, app.csrfProtection],
     schema: { hide: true, body: SettingsForm },
   }, async (request, reply) => {
     const viewer = viewerOf(request);

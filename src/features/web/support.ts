@@ -19,18 +19,15 @@ export function FormText(maxLength = 200_000) {
   return Type.Optional(Type.String({ maxLength }));
 }
 
-/** preHandler for pages that need a signed-in user: others go to the sign-in page and back. */
-export async function requireViewer(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (request.viewer !== null) return;
-  if (request.method === 'GET') {
-    await reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
-    return;
-  }
+/** Pages that need a signed-in user send everyone else to the sign-in page, and back. */
+export async function requireViewer(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  if (request.viewer !== null) return undefined;
+  if (request.method === 'GET') return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
   reply.flash('info', 'Please sign in first: your session may have ended.');
-  await reply.redirect('/login', 303);
+  return reply.redirect('/login', 303);
 }
 
-/** The signed-in user, for handlers behind requireViewer. */
+/** The signed-in user, for handlers of pages that require one. */
 export function viewerOf(request: FastifyRequest): UserRecord {
   if (request.viewer === null) throw forbidden('page', 'needs you to sign in');
   return request.viewer;

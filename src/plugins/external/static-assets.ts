@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { VIEWS_DIR } from './views.ts';
+import { VIEWS_DIR } from '../app/views.ts';
 
 /** The stylesheet, icons and default avatar, served from this app (no CDN), cached for a day. */
 export default fp(

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import Type from 'typebox';
-import { pingDatabase } from '../db/database.ts';
-import { pendingMigrations } from '../db/migrate.ts';
+import { pingDatabase } from '../../db/database.ts';
+import { pendingMigrations } from '../../db/migrate.ts';
 
 const DATABASE_PING_TIMEOUT_MS = 2_000;
 const PENDING_RECHECK_MS = 1_000;

@@ -2,9 +2,9 @@ import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { databaseUnavailable, type UnavailableReason } from '../db/errors.ts';
-import { ClientError, type FieldErrors } from '../errors.ts';
-import { validationErrors } from '../validation.ts';
+import { databaseUnavailable, type UnavailableReason } from '../../db/errors.ts';
+import { ClientError, type FieldErrors } from '../../errors.ts';
+import { validationErrors } from '../../validation.ts';
 import { standaloneErrorPageHtml, wantsHtml } from './views.ts';
 
 /**
@@ -24,6 +24,15 @@ export default fp(
 /** The JSON API's 404 (the web context has its own, which answers HTML to browsers). */
 export function jsonNotFound(request: FastifyRequest, reply: FastifyReply): void {
   void reply.code(404).send({ errors: { route: [routeNotFound(request)] } });
+}
+
+/** A 404 outside the web pages and the API: the error page for a browser, JSON otherwise. */
+export function answerNotFound(request: FastifyRequest, reply: FastifyReply): void {
+  if (wantsHtml(request.headers.accept, request.url)) {
+    void reply.code(404).type('text/html; charset=utf-8').send(standaloneErrorPageHtml(404, request.id));
+    return;
+  }
+  jsonNotFound(request, reply);
 }
 
 export function routeNotFound(request: FastifyRequest): string {

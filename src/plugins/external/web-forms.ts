@@ -5,10 +5,10 @@ import view from '@fastify/view';
 import { Eta } from 'eta';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ClientError } from '../errors.ts';
-import { databaseUnavailableAnswer, routeNotFound } from './errors.ts';
+import { ClientError } from '../../errors.ts';
+import { databaseUnavailableAnswer, routeNotFound } from '../app/errors.ts';
 import { cookieNames } from './sessions.ts';
-import { errorPage, templateHelpers, VIEWS_DIR, wantsHtml } from './views.ts';
+import { errorPage, templateHelpers, VIEWS_DIR, wantsHtml } from '../app/views.ts';
 
 export type FlashKind = 'success' | 'error' | 'info';
 

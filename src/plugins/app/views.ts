@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 
 /** The templates and static assets of the web pages. */
-export const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url));
+export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
 
 const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 const DATE_TIME = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { answerNotFound } from '../app/errors.ts';
 
 /**
  * The OpenAPI 3.1 document, generated from the route schemas (never written by hand), at
@@ -40,11 +41,20 @@ export default fp(
         },
       },
     });
-    await app.register(swaggerUi, {
-      routePrefix: '/docs',
-      staticCSP: true,
-      uiConfig: { url: '/api/openapi.json', deepLinking: true },
-    });
+    // In a context of its own with its own 404: Swagger UI's static files answer a missing file
+    // with Fastify's not-found, which would otherwise land in the web pages' handler, whose
+    // session hooks have no session here.
+    await app.register(
+      async (docs) => {
+        docs.setNotFoundHandler(answerNotFound);
+        await docs.register(swaggerUi, {
+          routePrefix: '/',
+          staticCSP: true,
+          uiConfig: { url: '/api/openapi.json', deepLinking: true },
+        });
+      },
+      { prefix: '/docs' },
+    );
 
     app.get('/api/openapi.json', {
       config: { operational: true },

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { AdminService } from '../features/admin/service.ts';
-import type { AccountService } from '../features/users/accounts.ts';
-import type { SignInLockout } from '../features/users/sign-in-lockout.ts';
-import { createServices, type Repositories, type ServiceOptions } from '../services.ts';
-import type { DatabaseSessionStore } from './sessions.ts';
+import type { AdminService } from '../../features/admin/service.ts';
+import type { AccountService } from '../../features/users/accounts.ts';
+import type { SignInLockout } from '../../features/users/sign-in-lockout.ts';
+import { createServices, type Repositories, type ServiceOptions } from '../../services.ts';
+import type { DatabaseSessionStore } from '../../features/users/session-store.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {

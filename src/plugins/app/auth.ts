@@ -1,8 +1,8 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { unauthorized } from '../errors.ts';
-import type { UserRecord } from '../features/users/repository.ts';
+import { unauthorized } from '../../errors.ts';
+import type { UserRecord } from '../../features/users/repository.ts';
 
 const ISSUER = 'shipshape';
 
@@ -55,10 +55,20 @@ export interface Authentication {
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenService;
-    /** onRequest hook: a valid token is required (401 otherwise). */
-    requireUser: onRequestAsyncHookHandler;
-    /** onRequest hook: a token is optional, but one that is sent must be valid. */
-    identifyUser: onRequestAsyncHookHandler;
+    /**
+     * onRequest hook for a whole scope of routes, deny by default: a valid token is required
+     * unless the route says otherwise in `config.access`.
+     */
+    authenticateByRoute: onRequestAsyncHookHandler;
+  }
+  interface FastifyContextConfig {
+    /**
+     * Who may call a route. Absent: signed-in users only (API: a valid token, else 401; web: a
+     * session, else the sign-in page). `optional`: anyone, and a token that is sent must be
+     * valid (the API reads it to personalise the answer). `public`: anyone; no token is read.
+     * `admin`: signed-in admins only, 403 for everyone else (the admin area sets it on its routes).
+     */
+    access?: 'public' | 'optional' | 'admin';
   }
   interface FastifyRequest {
     auth: Authentication | null;
@@ -91,8 +101,13 @@ export default fp(
       request.auth = { user, token };
     }
 
-    app.decorate('requireUser', async (request: FastifyRequest) => authenticate(request, true));
-    app.decorate('identifyUser', async (request: FastifyRequest) => authenticate(request, false));
+    app.decorate('authenticateByRoute', async (request: FastifyRequest) => {
+      // Unknown URLs answer 404 whoever asks: there is nothing to protect.
+      if (request.is404) return;
+      const access = request.routeOptions.config.access ?? 'signed-in';
+      if (access === 'public') return;
+      await authenticate(request, access !== 'optional');
+    });
   },
   { name: 'auth', dependencies: ['repositories'] },
 );
@@ -106,7 +121,7 @@ function tokenFrom(header: string | undefined): string | undefined {
   return token;
 }
 
-/** The signed-in user, for handlers behind requireUser. */
+/** The signed-in user, for handlers of routes that require one. */
 export function currentAuth(request: FastifyRequest): Authentication {
   if (request.auth === null) throw unauthorized('is missing');
   return request.auth;

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
-import type { DatabaseHandle } from '../db/database.ts';
-import type { Database } from '../db/schema.ts';
+import type { DatabaseHandle } from '../../db/database.ts';
+import type { Database } from '../../db/schema.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {

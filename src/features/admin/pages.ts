@@ -21,6 +21,10 @@ export default function adminPages(fastify: FastifyInstance): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { admin } = app;
   const { articles, comments } = app.repositories;
+  // Every route here is for admins: 403 to anyone else, signed in or not.
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, access: 'admin' };
+  });
   app.addHook('preHandler', requireAdmin);
   const offset = (page: number) => (page - 1) * ADMIN_PAGE_SIZE;
 
@@ -29,7 +33,7 @@ export default function adminPages(fastify: FastifyInstance): void {
   app.get('/users', { schema: { hide: true, querystring: UsersQuery } }, async (request, reply) => {
     const page = request.query.page ?? 1;
     const query = request.query.q?.trim() ?? '';
-    const { users, total } = await admin.repository.searchUsers(query, { limit: ADMIN_PAGE_SIZE, offset: offset(page) });
+    const { users, total } = await admin.searchUsers(viewerOf(request), query, { limit: ADMIN_PAGE_SIZE, offset: offset(page) });
     return reply.page('pages/admin/users', {
       title: 'Admin: users',
       nav: 'admin',
@@ -42,7 +46,6 @@ export default function adminPages(fastify: FastifyInstance): void {
 
   for (const action of ['disable', 'enable'] as const) {
     app.post(`/users/:id/${action}`, {
-      preHandler: app.csrfProtection,
       schema: { hide: true, params: UserParams, body: Type.Object(FormBase) },
     }, async (request, reply) => {
       await admin.setDisabled(viewerOf(request), request.params.id, action === 'disable');
@@ -63,7 +66,6 @@ export default function adminPages(fastify: FastifyInstance): void {
   });
 
   app.post('/articles/:slug/delete', {
-    preHandler: app.csrfProtection,
     schema: { hide: true, params: SlugParams, body: Type.Object(FormBase) },
   }, async (request, reply) => {
     await admin.deleteArticle(viewerOf(request), request.params.slug);
@@ -83,7 +85,6 @@ export default function adminPages(fastify: FastifyInstance): void {
   });
 
   app.post('/comments/:id/delete', {
-    preHandler: app.csrfProtection,
     schema: { hide: true, params: CommentIdParams, body: Type.Object(FormBase) },
   }, async (request, reply) => {
     await admin.deleteComment(viewerOf(request), request.params.id);
@@ -93,7 +94,7 @@ export default function adminPages(fastify: FastifyInstance): void {
 
   app.get('/audit', { schema: { hide: true, querystring: PageQuery } }, async (request, reply) => {
     const page = request.query.page ?? 1;
-    const { entries, total } = await admin.repository.auditEntries({ limit: ADMIN_PAGE_SIZE, offset: offset(page) });
+    const { entries, total } = await admin.auditLog(viewerOf(request), { limit: ADMIN_PAGE_SIZE, offset: offset(page) });
     return reply.page('pages/admin/audit', {
       title: 'Admin: audit log',
       nav: 'admin',
