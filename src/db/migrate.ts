@@ -1,15 +1,18 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Kysely, sql } from 'kysely';
 import { DEFAULT_MIGRATION_TABLE as MIGRATION_TABLE, Migrator } from 'kysely/migration';
-import { isPostgres } from './migrations/helpers.ts';
+import { type AppMigration, isPostgres } from './migrations/helpers.ts';
 import { migrations } from './migrations/index.ts';
+
+/** A set of migrations by name: this code's (the default), or a test's. */
+export type MigrationSet = Readonly<Record<string, AppMigration>>;
 
 // Migrations run against whatever tables exist, typed or not.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDatabase = Kysely<any>;
 
-function migratorFor(db: AnyDatabase): Migrator {
-  return new Migrator({ db, provider: { getMigrations: () => Promise.resolve({ ...migrations }) } });
+function migratorFor(db: AnyDatabase, known: MigrationSet): Migrator {
+  return new Migrator({ db, provider: { getMigrations: () => Promise.resolve({ ...known }) } });
 }
 
 export class MigrationError extends Error {
@@ -33,8 +36,8 @@ const MIGRATION_LOCK_POLL_MS = 100;
  * transaction, except one that declares `outsideTransaction` (CREATE INDEX CONCURRENTLY cannot
  * run in one), which runs alone, statement by statement. Returns the names applied.
  */
-export async function migrateToLatest(db: AnyDatabase): Promise<string[]> {
-  return underMigrationLock(db, applyPending);
+export async function migrateToLatest(db: AnyDatabase, known: MigrationSet = migrations): Promise<string[]> {
+  return underMigrationLock(db, (connection) => applyPending(connection, known));
 }
 
 /**
@@ -59,18 +62,18 @@ async function underMigrationLock<T>(db: AnyDatabase, work: (db: AnyDatabase) =>
   });
 }
 
-async function applyPending(db: AnyDatabase): Promise<string[]> {
-  const newer = await migrationsNewerThanCode(db);
+async function applyPending(db: AnyDatabase, known: MigrationSet): Promise<string[]> {
+  const newer = await migrationsNewerThanCode(db, known);
   if (newer.length > 0) {
     // A rollback to an older image: its migrations are all applied (or the schema has moved on
     // without them, which no rollback can fix). Kysely would call the table corrupted.
-    const pending = await pendingMigrations(db);
+    const pending = await pendingMigrations(db, known);
     if (pending.length === 0) return [];
     throw new MigrationError(pending[0], new Error(`the database has migrations this version does not know (${newer.join(', ')}) and lacks ${pending.join(', ')}`));
   }
-  const migrator = migratorFor(db);
+  const migrator = migratorFor(db, known);
   const applied: string[] = [];
-  for (const step of steps(await pendingMigrations(db))) {
+  for (const step of steps(await pendingMigrations(db, known), known)) {
     const { error, results = [] } = await migrator.migrateTo(step.upTo, { disableTransactions: step.outsideTransaction });
     if (error !== undefined) {
       const failed = results.find((result) => result.status === 'Error');
@@ -82,10 +85,10 @@ async function applyPending(db: AnyDatabase): Promise<string[]> {
 }
 
 /** Pending migrations cut where one must run outside a transaction: each step ends at `upTo`. */
-function steps(pending: readonly string[]): { upTo: string; outsideTransaction: boolean }[] {
+function steps(pending: readonly string[], known: MigrationSet): { upTo: string; outsideTransaction: boolean }[] {
   const result: { upTo: string; outsideTransaction: boolean }[] = [];
   for (const name of pending) {
-    const outsideTransaction = migrations[name]?.outsideTransaction === true;
+    const outsideTransaction = known[name]?.outsideTransaction === true;
     const last = result.at(-1);
     if (last !== undefined && !outsideTransaction && !last.outsideTransaction) last.upTo = name;
     else result.push({ upTo: name, outsideTransaction });
@@ -97,18 +100,18 @@ function steps(pending: readonly string[]): { upTo: string; outsideTransaction: 
  * Migrations the database has applied that this code does not know: after a rollback to an
  * older image. Expected and harmless while releases keep the schema backward compatible.
  */
-export async function migrationsNewerThanCode(db: AnyDatabase): Promise<string[]> {
+export async function migrationsNewerThanCode(db: AnyDatabase, known: MigrationSet = migrations): Promise<string[]> {
   let applied: { name: string }[];
   try {
     applied = await db.selectFrom(MIGRATION_TABLE).select('name').execute();
   } catch {
     return []; // no migration table yet: a fresh database
   }
-  return applied.map((row) => row.name).filter((name) => !(name in migrations)).sort();
+  return applied.map((row) => row.name).filter((name) => !(name in known)).sort();
 }
 
 /** Names of the migrations this code knows that the database has not applied yet. Read-only. */
-export async function pendingMigrations(db: AnyDatabase): Promise<string[]> {
-  const known = await migratorFor(db).getMigrations();
-  return known.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name);
+export async function pendingMigrations(db: AnyDatabase, known: MigrationSet = migrations): Promise<string[]> {
+  const all = await migratorFor(db, known).getMigrations();
+  return all.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name);
 }
