@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { ConfigWithSecrets } from './secrets.ts';
 import { openDatabase } from './db/database.ts';
-import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
+import { migratesOnStart, migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { AccessLog, loggerOptions, REQUEST_ID_HEADER, requestIdFor } from './logger.ts';
 import openapiPlugin from './plugins/external/openapi.ts';
 import rateLimitsPlugin from './plugins/external/rate-limits.ts';
@@ -16,6 +16,7 @@ import metricsPlugin, { AppMetrics } from './plugins/app/metrics.ts';
 import servicesPlugin from './plugins/app/services.ts';
 import routeTablePlugin from './plugins/app/route-table.ts';
 import routes from './routes.ts';
+import { serviceOptionsFrom } from './services.ts';
 import { strictValidatorCompiler } from './validation.ts';
 
 export interface BuildOptions {
@@ -69,14 +70,7 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
   await app.register(openapiPlugin, { version: config.appVersion });
   await app.register(healthPlugin, { version: config.appVersion, gitSha: config.gitSha });
   await app.register(lingeringClose, { draining: () => app.readiness.draining });
-  await app.register(servicesPlugin, {
-    sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
-    signInPolicy: {
-      maxFailures: config.signInMaxFailures,
-      maxFailuresPerAddress: config.signInMaxFailuresPerAddress,
-      lockoutSeconds: config.signInLockoutSeconds,
-    },
-  });
+  await app.register(servicesPlugin, serviceOptionsFrom(config));
   await app.register(authPlugin, { jwtSecret: config.jwtSecret, jwtTtlSeconds: config.jwtTtlSeconds });
   await app.register(rateLimitsPlugin, { maxWrites: config.rateLimitMax, windowSeconds: config.rateLimitWindowSeconds });
 
@@ -90,8 +84,7 @@ function trustHops(hops: number) {
 }
 
 async function migrateIfAllowed(app: FastifyInstance, config: ConfigWithSecrets, db: Parameters<typeof migrateToLatest>[0]): Promise<void> {
-  const embedded = config.databaseUrl === undefined;
-  if (embedded || config.migrateOnStart) {
+  if (migratesOnStart(config)) {
     const applied = await migrateToLatest(db);
     if (applied.length > 0) app.log.info({ migrations: applied }, 'database migrated');
     return;

@@ -12,7 +12,7 @@ export class ClientError extends Error {
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(statusCode: ClientErrorStatus, errors: FieldErrors, headers: Record<string, string> = {}) {
-    super(describe(errors));
+    super(describeFieldErrors(errors));
     this.name = 'ClientError';
     this.statusCode = statusCode;
     this.errors = errors;
@@ -20,7 +20,8 @@ export class ClientError extends Error {
   }
 }
 
-function describe(errors: FieldErrors): string {
+/** `{ title: ["can't be blank"] }` → `title can't be blank`: field errors as one line of text. */
+export function describeFieldErrors(errors: FieldErrors): string {
   return Object.entries(errors)
     .map(([field, messages]) => `${field} ${messages.join(', ')}`)
     .join('; ');

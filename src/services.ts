@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Config } from './config.ts';
 import type { ReadOffMainThread } from './db/database.ts';
 import type { Database } from './db/schema.ts';
 import { AdminRepository } from './features/admin/repository.ts';
@@ -35,6 +36,18 @@ export interface ServiceOptions {
   readonly sessionMaxAgeSeconds: number;
   /** Where reads that may be slow run (the database handle's); by default on the caller's thread. */
   readonly readOffMainThread?: ReadOffMainThread;
+}
+
+/** The services' settings from the validated configuration: the server and the CLI read them alike. */
+export function serviceOptionsFrom(config: Config): ServiceOptions {
+  return {
+    sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
+    signInPolicy: {
+      maxFailures: config.signInMaxFailures,
+      maxFailuresPerAddress: config.signInMaxFailuresPerAddress,
+      lockoutSeconds: config.signInLockoutSeconds,
+    },
+  };
 }
 
 /**

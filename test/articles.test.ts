@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TAGS_FRESH_MS } from '../src/features/tags/repository.ts';
 import { type ArticleJson, Conduit, type RegisteredUser, uniqueName } from './helpers/conduit.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import { useTestApp } from './helpers/app.ts';
+import { eventually } from './helpers/wait.ts';
 
-let testApp: TestApp;
-let api: Conduit;
-
-beforeAll(async () => {
-  testApp = await createTestApp();
-  api = new Conduit(testApp.app);
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp();
+const api = new Conduit(() => testApp.app);
 
 interface ArticleBody {
   article: ArticleJson;
@@ -407,8 +402,10 @@ describe('GET /api/tags', () => {
     const { id: tagId } = await testApp.app.db.insertInto('tags').values({ name: fresh }).returning('id').executeTakeFirstOrThrow();
     await testApp.app.db.insertInto('article_tags').values({ article_id: articleId, tag_id: tagId }).execute();
 
-    await new Promise((resolve) => setTimeout(resolve, TAGS_FRESH_MS + 50));
-    const later = await api.request<{ tags: string[] }>('GET', '/api/tags');
+    const later = await eventually(() => api.request<{ tags: string[] }>('GET', '/api/tags'), (response) => response.body.tags.includes(fresh), {
+      timeoutMs: TAGS_FRESH_MS + 2000,
+      what: 'the other replica\'s tag',
+    });
 
     expect(later.body.tags).toContain(fresh);
   });

@@ -1,16 +1,10 @@
 import { createSigner } from 'fast-jwt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Conduit } from './helpers/conduit.ts';
-import { createTestApp, TEST_JWT_SECRET, type TestApp } from './helpers/app.ts';
+import { TEST_JWT_SECRET, useTestApp } from './helpers/app.ts';
 
-let testApp: TestApp;
-let api: Conduit;
-
-beforeAll(async () => {
-  testApp = await createTestApp({ env: { JWT_TTL: '1h' } });
-  api = new Conduit(testApp.app);
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp({ env: { JWT_TTL: '1h' } });
+const api = new Conduit(() => testApp.app);
 
 function currentUserWith(authorization: string) {
   return api.request<{ errors: { token: string[] } }>('GET', '/api/user', { headers: { authorization } });

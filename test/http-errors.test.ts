@@ -1,16 +1,10 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Conduit, STRONG_PASSWORD, uniqueName } from './helpers/conduit.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import { createTestApp, useTestApp } from './helpers/app.ts';
 
-let testApp: TestApp;
-let api: Conduit;
-
-beforeAll(async () => {
-  testApp = await createTestApp({ env: { BODY_LIMIT: '4kb' } });
-  api = new Conduit(testApp.app);
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp({ env: { BODY_LIMIT: '4kb' } });
+const api = new Conduit(() => testApp.app);
 
 describe('bad input never yields a 5xx', () => {
   it('answers malformed JSON with 400 and a JSON error', async () => {

@@ -1,16 +1,14 @@
-import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Kysely, sql } from 'kysely';
+import { Migrator, NO_MIGRATIONS } from 'kysely/migration';
+import { describe, expect, it } from 'vitest';
 import { migrateToLatest, migrationsNewerThanCode, pendingMigrations } from '../src/db/migrate.ts';
 import { migrations } from '../src/db/migrations/index.ts';
 import { now } from '../src/db/errors.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import { createTestApp, dialectUnderTest, useTestApp } from './helpers/app.ts';
 
-let testApp: TestApp;
-
-beforeAll(async () => {
-  testApp = await createTestApp();
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp();
 
 describe('migrations', () => {
   it('leave nothing pending after start-up, and a second run applies nothing', async () => {
@@ -54,6 +52,37 @@ describe('migrations', () => {
       expect(await migrationsNewerThanCode(fresh.app.db)).toEqual([]);
     } finally {
       await fresh.close();
+    }
+  });
+
+  it('register every migration file on disk, and only those', () => {
+    const onDisk = readdirSync(fileURLToPath(new URL('../src/db/migrations/', import.meta.url)))
+      .filter((file) => /^\d{4}_.+\.ts$/.test(file) && !file.endsWith('.test.ts'))
+      .map((file) => file.replace(/\.ts$/, ''))
+      .sort();
+
+    expect(onDisk.length).toBeGreaterThanOrEqual(4);
+    expect(Object.keys(migrations)).toEqual(onDisk);
+  });
+
+  it('go down all the way and up again: every down() undoes its up()', async () => {
+    const scratch = await createTestApp();
+    try {
+      const { db } = scratch.app;
+      const tablesNow = () => appTables(db);
+      const tablesUp = await tablesNow();
+      const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve({ ...migrations }) } });
+
+      const down = await migrator.migrateTo(NO_MIGRATIONS);
+      expect(down.error).toBeUndefined();
+      expect(down.results?.map((result) => result.migrationName)).toEqual(Object.keys(migrations).reverse());
+      expect(await tablesNow()).toEqual([]);
+
+      expect(await migrateToLatest(db)).toEqual(Object.keys(migrations));
+      expect(await tablesNow()).toEqual(tablesUp);
+      expect(tablesUp).toEqual(expect.arrayContaining(['articles', 'users', 'sessions', 'request_counters']));
+    } finally {
+      await scratch.close();
     }
   });
 
@@ -175,3 +204,13 @@ describe('constraints live in the database', () => {
     expect(remaining).toEqual({ total: 1, writer: { articles_count: 1, favorites_given_count: 0 }, reader: 1, tag: 0 });
   });
 });
+
+/** The app's tables (the migration bookkeeping aside), sorted. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function appTables(db: Kysely<any>): Promise<string[]> {
+  const rows =
+    dialectUnderTest === 'postgres'
+      ? await sql<{ name: string }>`select tablename as name from pg_tables where schemaname = 'public'`.execute(db)
+      : await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db);
+  return rows.rows.map((row) => row.name).filter((name) => !name.startsWith('kysely_migration')).sort();
+}

@@ -1,20 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Conduit } from './helpers/conduit.ts';
-import { createTestApp, dialectUnderTest, type TestApp } from './helpers/app.ts';
+import { createTestApp, dialectUnderTest, useTestApp } from './helpers/app.ts';
 import { listenForMetrics } from '../src/metrics-server.ts';
 
-let testApp: TestApp;
-let api: Conduit;
-
-beforeAll(async () => {
-  testApp = await createTestApp({ env: { APP_VERSION: '1.2.3', GIT_SHA: 'abc1234' } });
-  api = new Conduit(testApp.app);
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp({ env: { APP_VERSION: '1.2.3', GIT_SHA: 'abc1234' } });
+const api = new Conduit(() => testApp.app);
 
 describe('health endpoints', () => {
   it('/healthz says the process is alive', async () => {

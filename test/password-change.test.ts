@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from './helpers/app.ts';
 import { text, WebClient } from './helpers/browser.ts';
 import { Conduit } from './helpers/conduit.ts';
 
 /** A new password ends every other way in: other web sessions and every earlier API token. */
-let testApp: TestApp;
-let api: Conduit;
-
-beforeAll(async () => {
-  testApp = await createTestApp();
-  api = new Conduit(testApp.app);
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp();
+const api = new Conduit(() => testApp.app);
 
 async function twoBrowsersAndAToken() {
   const here = new WebClient(testApp.app);

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createShutdown } from '../src/shutdown.ts';
 import { createTestApp } from './helpers/app.ts';
+import { eventually } from './helpers/wait.ts';
 
 function exitRecorder() {
   const codes: number[] = [];
@@ -41,6 +42,7 @@ describe('graceful shutdown', () => {
 
   it('finishes a request in flight before exiting', async () => {
     let release: () => void = () => undefined;
+    let arrived = 0;
     const testApp = await createTestApp({
       configure: (app) => {
         app.get('/test/slow', { schema: { hide: true } }, async () => {
@@ -48,6 +50,10 @@ describe('graceful shutdown', () => {
             release = resolve;
           });
           return { finished: true };
+        });
+        app.addHook('onRequest', (_request, _reply, done) => {
+          arrived += 1;
+          done();
         });
       },
     });
@@ -57,9 +63,9 @@ describe('graceful shutdown', () => {
     const shutdown = createShutdown(testApp.app, { delaySeconds: 0, timeoutSeconds: 5 }, recorder.exit);
 
     const inFlight = fetch(`http://127.0.0.1:${address.port}/test/slow`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => arrived, (count) => count === 1, { what: 'the slow request to arrive' });
     const done = shutdown('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => testApp.app.server.listening, (listening) => !listening, { what: 'the server to stop accepting' });
     expect(recorder.codes).toEqual([]);
     release();
     const response = await inFlight;
@@ -84,9 +90,14 @@ describe('graceful shutdown', () => {
   });
 
   it('exits 1 when requests do not finish within the timeout', async () => {
+    let arrived = 0;
     const testApp = await createTestApp({
       configure: (app) => {
         app.get('/test/stuck', { schema: { hide: true } }, () => new Promise(() => undefined));
+        app.addHook('onRequest', (_request, _reply, done) => {
+          arrived += 1;
+          done();
+        });
       },
     });
     await testApp.app.listen({ port: 0, host: '127.0.0.1' });
@@ -95,7 +106,7 @@ describe('graceful shutdown', () => {
     const shutdown = createShutdown(testApp.app, { delaySeconds: 0, timeoutSeconds: 1 }, recorder.exit);
 
     const stuck = fetch(`http://127.0.0.1:${address.port}/test/stuck`).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => arrived, (count) => count === 1, { what: 'the stuck request to arrive' });
     void shutdown('SIGTERM');
 
     expect(await recorder.exited).toBe(1);

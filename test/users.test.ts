@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Conduit, STRONG_PASSWORD, uniqueName } from './helpers/conduit.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import { useTestApp } from './helpers/app.ts';
 
-let testApp: TestApp;
-let api: Conduit;
-
-beforeAll(async () => {
-  testApp = await createTestApp();
-  api = new Conduit(testApp.app);
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp();
+const api = new Conduit(() => testApp.app);
 
 interface UserBody {
   user: { email: string; token: string; username: string; bio: string | null; image: string | null };

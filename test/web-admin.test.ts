@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bootstrapAdmin } from '../src/features/admin/bootstrap.ts';
 import { COMMAND_LINE } from '../src/features/admin/service.ts';
 import { Conduit, STRONG_PASSWORD, uniqueName } from './helpers/conduit.ts';
-import { createTestApp, createTestStorage, TEST_JWT_SECRET, TEST_SESSION_SECRET, type TestApp } from './helpers/app.ts';
+import { createTestApp, createTestStorage, TEST_JWT_SECRET, TEST_SESSION_SECRET, useTestApp } from './helpers/app.ts';
 import { text, WebClient } from './helpers/browser.ts';
 import { jsonLines, runNode } from './helpers/process.ts';
 
-let testApp: TestApp;
-let api: Conduit;
-
-beforeAll(async () => {
-  testApp = await createTestApp();
-  api = new Conduit(testApp.app);
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp();
+const api = new Conduit(() => testApp.app);
 
 async function signedInAdmin() {
   const username = uniqueName('admin');

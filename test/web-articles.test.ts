@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Conduit, uniqueName } from './helpers/conduit.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import { useTestApp } from './helpers/app.ts';
 import { text, WebClient } from './helpers/browser.ts';
 
-let testApp: TestApp;
-let api: Conduit;
-
-beforeAll(async () => {
-  testApp = await createTestApp();
-  api = new Conduit(testApp.app);
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp();
+const api = new Conduit(() => testApp.app);
 
 async function writeArticle(browser: WebClient, fields: Partial<Record<'title' | 'description' | 'body' | 'tags', string>> = {}) {
   await browser.get('/editor');

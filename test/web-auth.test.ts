@@ -1,14 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STRONG_PASSWORD, uniqueName } from './helpers/conduit.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import { createTestApp, useTestApp } from './helpers/app.ts';
 import { text, WebClient } from './helpers/browser.ts';
+import { eventually } from './helpers/wait.ts';
 
-let testApp: TestApp;
-
-beforeAll(async () => {
-  testApp = await createTestApp();
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp();
 
 const SESSION_COOKIE = 'shipshape.sid';
 
@@ -224,10 +220,12 @@ describe('sessions expire', () => {
         .where('user_id', '=', (eb) => eb.selectFrom('users').select('users.id').where('users.username', '=', username))
         .executeTakeFirstOrThrow();
     const before = await row();
-    await new Promise((resolve) => setTimeout(resolve, 20));
 
-    await browser.get('/settings');
-    const after = await row();
+    // Each visit renews the idle expiry from the current time: visit until the clock has moved on.
+    const after = await eventually(async () => {
+      await browser.get('/settings');
+      return row();
+    }, (current) => Number(current.expires_at) > Number(before.expires_at), { what: 'a renewed idle expiry' });
 
     expect(Number(after.expires_at)).toBeGreaterThan(Number(before.expires_at));
     expect(Number(after.absolute_expires_at)).toBe(Number(before.absolute_expires_at));

@@ -1,17 +1,12 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Conduit, uniqueName } from './helpers/conduit.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import { createTestApp, useTestApp } from './helpers/app.ts';
 import { text, WebClient } from './helpers/browser.ts';
 
 const SESSION_COOKIE = 'shipshape.sid';
 
-let testApp: TestApp;
-
-beforeAll(async () => {
-  testApp = await createTestApp();
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp();
 
 async function authorWithArticle() {
   const browser = new WebClient(testApp.app);

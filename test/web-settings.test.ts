@@ -1,16 +1,11 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Conduit } from './helpers/conduit.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import { useTestApp } from './helpers/app.ts';
 import { text, WebClient } from './helpers/browser.ts';
 import { GIF, JPEG, largePng, PNG, SVG_AS_PNG, WEBP } from './helpers/images.ts';
 
-let testApp: TestApp;
-
-beforeAll(async () => {
-  testApp = await createTestApp({ env: { UPLOAD_LIMIT: '64kb' } });
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp({ env: { UPLOAD_LIMIT: '64kb' } });
 
 async function signedIn() {
   const browser = new WebClient(testApp.app);

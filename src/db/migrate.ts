@@ -15,6 +15,15 @@ function migratorFor(db: AnyDatabase, known: MigrationSet): Migrator {
   return new Migrator({ db, provider: { getMigrations: () => Promise.resolve({ ...known }) } });
 }
 
+/**
+ * Whether a process migrates the database itself when it starts: the embedded SQLite file
+ * always does (nobody else would); PostgreSQL only with MIGRATE_ON_START=true, since in
+ * production a migration Job runs once before the new version rolls out.
+ */
+export function migratesOnStart(config: { readonly databaseUrl: string | undefined; readonly migrateOnStart: boolean }): boolean {
+  return config.databaseUrl === undefined || config.migrateOnStart;
+}
+
 export class MigrationError extends Error {
   readonly migration: string | undefined;
 

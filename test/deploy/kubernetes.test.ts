@@ -7,77 +7,14 @@
  * What needs a live cluster (server-side dry run, admission, a kind e2e) is in deploy/README.md.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { renderPrometheusRule, RULES_FILE } from '../../scripts/monitoring/generate-prometheusrule.ts';
+import { schemaErrors, unknownFieldErrors } from '../helpers/kube-schemas.ts';
 import { type Container, find, type KubeObject, kustomize, OVERLAYS, type Overlay, podTemplates, renderOverlay } from '../helpers/manifests.ts';
 import { ROOT } from '../helpers/process.ts';
-
-interface Model {
-  validate(): void;
-}
-type ModelClass = new (data: unknown) => Model;
-
-/** The module that holds the schema of an apiVersion/kind, core and CRDs alike. */
-function modelModule(apiVersion: string, kind: string): string {
-  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  const crdPackages: Record<string, string> = {
-    'argoproj.io': '@kubernetes-models/argo-cd',
-    'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
-    'external-secrets.io': '@kubernetes-models/external-secrets',
-    'cert-manager.io': '@kubernetes-models/cert-manager',
-  };
-  const crdPackage = crdPackages[group ?? ''];
-  if (crdPackage) return `${crdPackage}/${group}/${version}/${kind}`;
-  return group === '' ? `kubernetes-models/${version}/${kind}` : `kubernetes-models/${group}/${version}/${kind}`;
-}
-
-async function schemaErrors(object: KubeObject): Promise<string | undefined> {
-  let module: Record<string, ModelClass>;
-  try {
-    module = (await import(modelModule(object.apiVersion, object.kind))) as Record<string, ModelClass>;
-  } catch {
-    return `no schema for ${object.apiVersion} ${object.kind}`;
-  }
-  const Model = module[object.kind];
-  if (!Model) return `no model ${object.kind} in ${modelModule(object.apiVersion, object.kind)}`;
-  try {
-    new Model(object).validate();
-    return undefined;
-  } catch (error) {
-    return String(error);
-  }
-}
-
-/**
- * The JSON schemas behind kubernetes-models accept unknown fields, so a misspelt key
- * (`readinesProbe`) would pass them. The same package's TypeScript interfaces do not: each
- * object is written out as a typed literal and compiled, and excess-property errors name the
- * stray field.
- */
-function unknownFieldErrors(objects: KubeObject[]): string[] {
-  const directory = mkdtempSync(join(ROOT, 'node_modules', '.shipshape-manifest-types-'));
-  try {
-    const source = objects
-      .map((object, index) => {
-        const module = modelModule(object.apiVersion, object.kind);
-        return `import type { I${object.kind} as T${index} } from '${module}';\nexport const o${index}: T${index} = ${JSON.stringify(object, null, 1)};`;
-      })
-      .join('\n');
-    const file = join(directory, 'manifests.ts');
-    writeFileSync(file, source);
-    const program = ts.createProgram([file], { strict: true, noEmit: true, skipLibCheck: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022 });
-    return ts.getPreEmitDiagnostics(program).map((diagnostic) => {
-      const where = diagnostic.file && diagnostic.start !== undefined ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line + 1 : 0;
-      return `line ${where}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`;
-    });
-  } finally {
-    rmSync(directory, { recursive: true, force: true });
-  }
-}
 
 const rendered = {} as Record<Overlay, KubeObject[]>;
 let argocd: KubeObject[];
@@ -222,12 +159,18 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     expect(objects().filter((object) => object.kind === 'Secret')).toEqual([]);
   });
 
-  it('migrates in an Argo CD PreSync hook with the same image, safe to recreate', () => {
+  it('migrates in an Argo CD Sync hook after what it needs and before the Deployment, with the same image, safe to recreate', () => {
     const job = find(objects(), 'Job', 'shipshape-migrate');
     const [template] = podTemplates([job]);
     const app = podTemplates([find(objects(), 'Deployment', 'shipshape')])[0]?.pod.containers[0];
 
-    expect(job.metadata.annotations).toMatchObject({ 'argocd.argoproj.io/hook': 'PreSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' });
+    expect(job.metadata.annotations).toMatchObject({ 'argocd.argoproj.io/hook': 'Sync', 'argocd.argoproj.io/sync-wave': '-1', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' });
+    // A new cluster's first sync: the Namespace, then what the Job uses, each in an earlier wave.
+    const wave = (kind: string, name: string) => Number(find(objects(), kind, name).metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? '0');
+    expect(wave('Namespace', `shipshape-${overlay}`)).toBeLessThan(wave('ServiceAccount', 'shipshape'));
+    expect(Math.max(wave('ServiceAccount', 'shipshape'), wave('ExternalSecret', 'shipshape-secrets'))).toBeLessThan(-1);
+    if (overlay === 'staging') expect(Math.max(wave('StatefulSet', 'postgres'), wave('Service', 'postgres'), wave('ExternalSecret', 'postgres-credentials'))).toBeLessThan(-1);
+    expect(wave('Deployment', 'shipshape')).toBe(0);
     expect(template?.pod.containers[0]?.command).toEqual(['node', 'dist/cli.js', 'migrate']);
     expect(template?.pod.containers[0]?.image).toBe(app?.image);
   });

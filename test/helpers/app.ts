@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import pg from 'pg';
 import { buildApp } from '../../src/app.ts';
 import { type Env, loadConfig } from '../../src/config.ts';
@@ -37,9 +38,36 @@ export interface TestAppOptions {
 }
 
 /**
- * The real app on a fresh database of its own: a temporary SQLite file, or a new database
- * in the private PostgreSQL cluster. Nothing is mocked.
+ * One real app for a whole test file, built before its tests and closed after them: the file
+ * reads `testApp.app`, `testApp.logs` and so on once the tests run.
  */
+export function useTestApp(options: TestAppOptions = {}): TestApp {
+  let current: TestApp | undefined;
+  beforeAll(async () => {
+    current = await createTestApp(options);
+  });
+  afterAll(() => current?.close());
+  const built = (): TestApp => {
+    if (current === undefined) throw new Error('useTestApp: the app is built in beforeAll; use it inside tests');
+    return current;
+  };
+  return {
+    get app() {
+      return built().app;
+    },
+    get config() {
+      return built().config;
+    },
+    get logs() {
+      return built().logs;
+    },
+    get storage() {
+      return built().storage;
+    },
+    close: () => built().close(),
+  };
+}
+
 /** A test app listening on a free loopback port, for clients that need a real URL. */
 export async function createListeningTestApp(options: TestAppOptions = {}): Promise<TestApp & { baseUrl: string }> {
   const testApp = await createTestApp(options);
@@ -47,6 +75,10 @@ export async function createListeningTestApp(options: TestAppOptions = {}): Prom
   return { ...testApp, baseUrl };
 }
 
+/**
+ * The real app on a fresh database of its own: a temporary SQLite file, or a new database
+ * in the private PostgreSQL cluster. Nothing is mocked.
+ */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const ownStorage = options.storage === undefined;
   const storage = options.storage ?? (await createTestStorage());

@@ -36,10 +36,11 @@ export function uniqueName(prefix = 'user'): string {
 
 /** A thin client for the Conduit API over app.inject: no port, no mocks. */
 export class Conduit {
-  readonly #app: FastifyInstance;
+  readonly #app: () => FastifyInstance;
 
-  constructor(app: FastifyInstance) {
-    this.#app = app;
+  /** The app, or how to find it once built (a file's shared app exists only in its tests). */
+  constructor(app: FastifyInstance | (() => FastifyInstance)) {
+    this.#app = typeof app === 'function' ? app : () => app;
   }
 
   async request<T = Record<string, unknown>>(
@@ -53,7 +54,7 @@ export class Conduit {
     if (options.rawBody !== undefined) payload = options.rawBody;
     else if (options.body !== undefined) payload = JSON.stringify(options.body);
     if (payload !== undefined) headers['content-type'] ??= 'application/json';
-    const response = await this.#app.inject({ method, url, headers, ...(payload !== undefined ? { payload } : {}) });
+    const response = await this.#app().inject({ method, url, headers, ...(payload !== undefined ? { payload } : {}) });
     const text = response.body;
     let body: unknown = undefined;
     if (text !== '' && String(response.headers['content-type'] ?? '').includes('json')) body = JSON.parse(text);

@@ -64,10 +64,12 @@ function isReadOnly(permissions: Workflow['permissions']): boolean {
 
 /** Which jobs may hold which write permission, and nobody else. */
 const WRITERS: Record<string, string[]> = {
-  packages: ['build', 'sign', 'attest'],
-  'id-token': ['sign', 'attest'],
+  packages: ['build', 'sign', 'attest', 'chart'],
+  'id-token': ['sign', 'attest', 'chart', 'plan', 'apply-staging', 'apply-production'],
   attestations: ['attest'],
   contents: ['deploy-staging', 'deploy-production'],
+  // infra.yml: the Terraform plan is posted on the pull request.
+  'pull-requests': ['plan'],
 };
 
 function permissionViolations(workflow: Workflow): string[] {
@@ -257,6 +259,7 @@ describe('ci.yml', () => {
       'scale-tests': ['scripts/ci/scale-tests.sh'],
       'browser-tests': ['scripts/ci/browser-tests.sh sqlite'],
       'container-build': ['scripts/ci/build-image.sh docker shipshape ci'],
+      'infra-checks': ['scripts/ci/infra-checks.sh'],
     });
   });
 
@@ -346,7 +349,7 @@ describe('release.yml', () => {
 
 describe('the delivery scripts the workflows call exist', () => {
   it.each([...texts.keys()])('%s', (name) => {
-    const called = [...(texts.get(name) ?? '').matchAll(/scripts\/ci\/[\w-]+\.sh/g)].map((match) => match[0]);
+    const called = [...(texts.get(name) ?? '').matchAll(/scripts\/(?:ci|infra)\/[\w-]+\.sh/g)].map((match) => match[0]);
 
     expect(called.length).toBeGreaterThan(0);
     for (const script of called) expect(() => readFileSync(join(ROOT, script))).not.toThrow();

@@ -201,6 +201,7 @@ describe('.gitlab-ci.yml', () => {
       { template: 'Jobs/SAST.gitlab-ci.yml' },
       { template: 'Jobs/Secret-Detection.gitlab-ci.yml' },
       { template: 'Jobs/Dependency-Scanning.gitlab-ci.yml' },
+      { local: '.gitlab/ci/infra.gitlab-ci.yml' },
     ]);
     for (const name of TEMPLATE_OVERRIDES) expect(job(name), name).toEqual({ stage: 'scan', needs: [] });
     expect(config.variables.AST_ENABLE_MR_PIPELINES).toBe('true');
@@ -221,7 +222,7 @@ describe('.gitlab-ci.yml', () => {
     expect(staging.resource_group).toBe('staging');
     expect(gitlabNeeds(staging).filter((need) => need.artifacts !== false)).toEqual([{ job: 'build-image', artifacts: true }]);
     expect(gitlabNeeds(staging).map((need) => need.job).sort()).toEqual(
-      ['browser-tests', 'build-image', 'conformance', 'container-scan', 'lint', 'npm-audit', 'postgres-tests', 'sbom', 'scale-tests', 'sign-image', 'unit-tests'],
+      ['browser-tests', 'build-image', 'conformance', 'container-scan', 'infra-checks', 'lint', 'npm-audit', 'postgres-tests', 'sbom', 'scale-tests', 'sign-image', 'unit-tests'],
     );
     expect(staging.script).toEqual(['bash scripts/ci/promote.sh staging "$IMAGE_REF"', 'bash scripts/ci/smoke.sh "$STAGING_URL" "$CI_COMMIT_SHA"']);
   });

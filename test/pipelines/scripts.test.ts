@@ -474,6 +474,56 @@ describe('the test and audit scripts, with a stand-in npm', () => {
   });
 });
 
+describe('package-chart.sh, with a stand-in helm', () => {
+  const IMAGE = 'ghcr.io/acme/shipshape';
+  const DIGEST = `sha256:${'a'.repeat(64)}`;
+  const CHART_DIGEST = `sha256:${'c'.repeat(64)}`;
+  const chartEnv = join(ROOT, 'chart.env');
+  afterAll(() => rmSync(chartEnv, { force: true }));
+
+  /** helm that logs its calls, keeps the values.yaml it packaged, and reports a pushed digest. */
+  function helm(pushBody = `echo "Pushed: ghcr.io/acme/charts/shipshape:x"; echo "Digest: ${CHART_DIGEST}"`) {
+    const kept = scratchDir('packaged');
+    const { path, log } = stubs({ helm: `if [[ $1 == package ]]; then cp "$2/values.yaml" "${kept}/values.yaml"; fi\nif [[ $1 == push ]]; then ${pushBody}; fi` });
+    return { path, log, values: join(kept, 'values.yaml') };
+  }
+
+  it('lints, packages a release tag as its version with the digest as the default image, pushes, and hands on the chart digest', async () => {
+    const { path, log, values } = helm();
+    const output = join(scratchDir('github-output'), 'output');
+    const result = await bash('package-chart.sh', [`${IMAGE}@${DIGEST}`, 'v1.4.2', 'oci://ghcr.io/acme/charts'], { PATH: path, STUB_LOG: log, GITHUB_OUTPUT: output });
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(stubLines(log).map((line) => line.split(' | ')[0]?.replace(/\/tmp\/[^ ]+\/shipshape/g, 'CHART'))).toEqual([
+      'helm lint --strict CHART --values CHART/values-production.yaml',
+      expect.stringMatching(/^helm package CHART --version 1\.4\.2 --app-version 1\.4\.2 --destination \/tmp\//),
+      'helm push CHART-1.4.2.tgz oci://ghcr.io/acme/charts',
+    ]);
+    expect(readFileSync(values, 'utf8')).toMatch(new RegExp(`\n  repository: ${IMAGE}\n  # [^\n]*\n  digest: ${DIGEST}\n`));
+    expect(readFileSync(chartEnv, 'utf8')).toBe(`CHART_REF=ghcr.io/acme/charts/shipshape@${CHART_DIGEST}\n`);
+    expect(readFileSync(output, 'utf8')).toBe(`ref=ghcr.io/acme/charts/shipshape@${CHART_DIGEST}\n`);
+  });
+
+  it('versions a commit build as a prerelease of package.json\'s version', async () => {
+    const { path, log } = helm();
+    const result = await bash('package-chart.sh', [`${IMAGE}@${DIGEST}`, '0123456789abcdef0123456789abcdef01234567', 'ghcr.io/acme/charts'], { PATH: path, STUB_LOG: log });
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(stubLines(log)[1]).toContain(`--version ${version}-sha-0123456789ab `);
+  });
+
+  it('refuses a tag instead of a digest, a bad release name, and a push without a digest', async () => {
+    const { path, log } = helm('echo "Pushed: somewhere"');
+
+    expect((await bash('package-chart.sh', [`${IMAGE}:1.4.2`, 'v1.4.2', 'ghcr.io/acme/charts'], { PATH: path, STUB_LOG: log })).stderr).toMatch(/not an image digest reference/);
+    expect((await bash('package-chart.sh', [`${IMAGE}@${DIGEST}`, 'latest', 'ghcr.io/acme/charts'], { PATH: path, STUB_LOG: log })).stderr).toMatch(/neither a v-tag nor a commit/);
+    const noDigest = await bash('package-chart.sh', [`${IMAGE}@${DIGEST}`, 'v1.4.2', 'ghcr.io/acme/charts'], { PATH: path, STUB_LOG: log });
+    expect(noDigest.code).not.toBe(0);
+    expect(noDigest.stderr).toMatch(/helm push reported no digest/);
+  });
+});
+
 describe('scripts/ci/*.sh', () => {
   const scripts = readdirSync(CI_SCRIPT_DIR).filter((name) => name.endsWith('.sh') && name !== 'lib.sh');
 
@@ -497,16 +547,10 @@ describe('scripts/ci/*.sh', () => {
   });
 });
 
-// Keeps the fixture honest: it has the shape of the real overlays, when they exist.
+// Keeps the fixture honest: it has the shape of the real overlays (a missing overlay fails too).
 describe('the overlay fixture', () => {
   it('has the images entry the real overlays have', () => {
-    const real = join(ROOT, 'deploy/kubernetes/overlays/staging/kustomization.yaml');
-    let text: string;
-    try {
-      text = readFileSync(real, 'utf8');
-    } catch {
-      return;
-    }
+    const text = readFileSync(join(ROOT, 'deploy/kubernetes/overlays/staging/kustomization.yaml'), 'utf8');
     const edit = setImage(text, 'shipshape', `${IMAGE}@${DIGEST_A}`);
 
     expect(text).toMatch(/^images:\n {2}- name: shipshape\n {4}newName: \S+\n {4}digest: sha256:[0-9a-f]{64}$/m);

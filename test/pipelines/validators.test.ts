@@ -42,7 +42,7 @@ describe('GitHub workflows (action-validator)', () => {
   }
 
   it('finds the workflows', () => {
-    expect(WORKFLOW_FILES.map((file) => basename(file)).sort()).toEqual(['ci.yml', 'release.yml']);
+    expect(WORKFLOW_FILES.map((file) => basename(file)).sort()).toEqual(['ci.yml', 'infra.yml', 'release.yml']);
   });
 
   it.each(WORKFLOW_FILES.map((file) => [basename(file), file]))('%s is a valid workflow', async (_name, file) => {
@@ -206,6 +206,7 @@ describe('.gitlab-ci.yml (gitlab-ci-local)', () => {
     for (const file of ['.gitlab-ci.yml', 'package.json', 'package-lock.json']) copyFileSync(join(ROOT, file), join(project, file));
     cpSync(join(ROOT, 'scripts'), join(project, 'scripts'), { recursive: true });
     cpSync(join(ROOT, 'src'), join(project, 'src'), { recursive: true });
+    cpSync(join(ROOT, '.gitlab'), join(project, '.gitlab'), { recursive: true });
     const templates = join(project, '.gitlab-ci-local/includes/gitlab.com/gitlab-org/gitlab/-/raw/HEAD/lib/gitlab/ci/templates/Jobs');
     mkdirSync(templates, { recursive: true });
     cpSync(join(ROOT, 'test/pipelines/fixtures/gitlab-templates/Jobs'), templates, { recursive: true });
@@ -240,6 +241,7 @@ describe('.gitlab-ci.yml (gitlab-ci-local)', () => {
       conformance: 'test/on_success',
       'scale-tests': 'test/on_success',
       'browser-tests': 'test/on_success',
+      'infra-checks': 'test/on_success',
       'build-image': 'build/on_success',
       'semgrep-sast': 'scan/on_success',
       secret_detection: 'scan/on_success',
@@ -248,6 +250,7 @@ describe('.gitlab-ci.yml (gitlab-ci-local)', () => {
       sbom: 'scan/on_success',
       'npm-audit': 'scan/on_success',
       'sign-image': 'scan/on_success',
+      chart: 'scan/on_success',
       'deploy-staging': 'staging/on_success',
       'deploy-production': 'production/manual',
     });

@@ -6,6 +6,7 @@ import type { AppMigration } from '../../src/db/migrations/helpers.ts';
 import { migrations } from '../../src/db/migrations/index.ts';
 import { Conduit } from '../helpers/conduit.ts';
 import { createTestApp, createTestStorage } from '../helpers/app.ts';
+import { eventually } from '../helpers/wait.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function connect(url: string): Kysely<any> {
@@ -83,9 +84,9 @@ describe('PostgreSQL migrations', () => {
       const migrator = connect(testApp.config.databaseUrl!);
       await migrateToLatest(migrator);
       await migrator.destroy();
-      await new Promise((resolve) => setTimeout(resolve, 1100));
 
-      expect((await api.request('GET', '/readyz')).status).toBe(200);
+      // Pending migrations are rechecked at most once a second.
+      await eventually(() => api.request('GET', '/readyz'), (response) => response.status === 200, { what: '/readyz 200 after migrating' });
       expect((await api.request('GET', '/api/tags')).status).toBe(200);
     } finally {
       await testApp.close();

@@ -1,6 +1,8 @@
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createListeningTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually } from '../helpers/wait.ts';
 
 /** A client that gives up halfway through its body is no failure of ours: info, not error. */
 let testApp: TestApp & { baseUrl: string };
@@ -15,18 +17,19 @@ async function abandon(path: string, contentType: string, partialBody: string): 
   const socket = connect(Number(new URL(testApp.baseUrl).port), '127.0.0.1');
   socket.on('error', () => undefined);
   await new Promise((resolve) => socket.once('connect', resolve));
+  const arrived = once(testApp.app.server, 'request');
   socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: 1000000\r\n\r\n${partialBody}`);
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await arrived;
   socket.destroy();
 }
 
-async function linesAbout(path: string): Promise<Record<string, unknown>[]> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const lines = testApp.logs.filter((line) => JSON.stringify(line).includes(path) || line.msg === 'request rejected');
-    if (lines.length > 0 || Date.now() > deadline) return testApp.logs;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/** Waits for the log line of the abandoned request's own handling: the last thing it writes. */
+async function rejectionLogged(path: string, since: number): Promise<void> {
+  await eventually(
+    () => testApp.logs.slice(since),
+    (lines) => lines.some((line) => line.msg === 'request rejected'),
+    { what: `the log line of the abandoned ${path}` },
+  );
 }
 
 describe('requests abandoned halfway', () => {
@@ -37,8 +40,7 @@ describe('requests abandoned halfway', () => {
     const before = testApp.logs.length;
 
     await abandon(path, contentType, body);
-    await linesAbout(path);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await rejectionLogged(path, before);
 
     const lines = testApp.logs.slice(before);
     expect(lines.filter((line) => line.level === 'error' || line.level === 'fatal')).toEqual([]);

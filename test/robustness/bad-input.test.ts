@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createListeningTestApp, createTestApp, type TestApp } from '../helpers/app.ts';
+import { describe, expect, it } from 'vitest';
+import { createListeningTestApp, useTestApp } from '../helpers/app.ts';
 import { text, WebClient } from '../helpers/browser.ts';
 import { Conduit } from '../helpers/conduit.ts';
 
 /** A clumsy or hostile client's requests: each is the client's mistake and gets a 4xx, never a 500. */
-let testApp: TestApp;
-let api: Conduit;
-
-beforeAll(async () => {
-  testApp = await createTestApp();
-  api = new Conduit(testApp.app);
-});
-afterAll(() => testApp.close());
+const testApp = useTestApp();
+const api = new Conduit(() => testApp.app);
 
 function errorLines() {
   return testApp.logs.filter((line) => line.level === 'error' || line.level === 'fatal');

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { UsersRepository } from '../users/repository.ts';
 import type { AdminService } from './service.ts';
+import { normalizeEmail } from '../users/accounts.ts';
 
 export interface AdminBootstrap {
   readonly email: string | undefined;
@@ -21,7 +22,7 @@ export async function bootstrapAdmin(
 ): Promise<void> {
   if (settings.email === undefined || settings.password === undefined) return;
   if (await admin.adminExists()) return;
-  const email = settings.email.trim().toLowerCase();
+  const email = normalizeEmail(settings.email);
   if ((await users.findCredentials(email)) !== undefined) {
     log.warn({ email }, 'ADMIN_EMAIL belongs to an existing non-admin account: not promoting it; use npm run admin:create');
     return;

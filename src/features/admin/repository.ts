@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { now } from '../../db/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { notFound } from '../../errors.ts';
+import { type PageRequest, pageWithTotal } from '../../db/paged.ts';
 
 export interface ManagedUser {
   readonly id: number;
@@ -38,7 +39,7 @@ export class AdminRepository {
   }
 
   /** Users whose username or email contains `query` (case-insensitive), newest first. */
-  async searchUsers(query: string, page: { limit: number; offset: number }): Promise<{ users: ManagedUser[]; total: number }> {
+  async searchUsers(query: string, page: PageRequest): Promise<{ users: ManagedUser[]; total: number }> {
     const pattern = `%${query.toLowerCase().replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
     const matching = this.#db
       .selectFrom('users')
@@ -50,26 +51,12 @@ export class AdminRepository {
           ]),
         ),
       );
-    const [rows, count] = await Promise.all([
-      matching
-        .select(['id', 'username', 'email', 'role', 'disabled_at', 'created_at'])
-        .orderBy('id', 'desc')
-        .limit(page.limit)
-        .offset(page.offset)
-        .execute(),
-      matching.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return {
-      users: rows.map((row) => ({
-        id: row.id,
-        username: row.username,
-        email: row.email,
-        role: row.role,
-        disabledAt: row.disabled_at,
-        createdAt: row.created_at,
-      })),
-      total: Number(count.n),
-    };
+    const { items, total } = await pageWithTotal(
+      matching.select(['id', 'username', 'email', 'role', 'disabled_at', 'created_at']).orderBy('id', 'desc').limit(page.limit).offset(page.offset).execute(),
+      matching.select((eb) => eb.fn.countAll<number>().as('n')),
+      (row) => ({ id: row.id, username: row.username, email: row.email, role: row.role, disabledAt: row.disabled_at, createdAt: row.created_at }),
+    );
+    return { users: items, total };
   }
 
   /** Disables (or re-enables) an account; returns its username. */
@@ -107,21 +94,12 @@ export class AdminRepository {
       .execute();
   }
 
-  async auditEntries(page: { limit: number; offset: number }): Promise<{ entries: AuditEntry[]; total: number }> {
-    const [rows, count] = await Promise.all([
+  async auditEntries(page: PageRequest): Promise<{ entries: AuditEntry[]; total: number }> {
+    const { items, total } = await pageWithTotal(
       this.#db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(page.limit).offset(page.offset).execute(),
-      this.#db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return {
-      entries: rows.map((row) => ({
-        id: row.id,
-        actor: row.actor_username,
-        action: row.action,
-        target: row.target,
-        detail: row.detail,
-        createdAt: row.created_at,
-      })),
-      total: Number(count.n),
-    };
+      this.#db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')),
+      (row) => ({ id: row.id, actor: row.actor_username, action: row.action, target: row.target, detail: row.detail, createdAt: row.created_at }),
+    );
+    return { entries: items, total };
   }
 }

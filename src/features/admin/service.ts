@@ -5,6 +5,7 @@ import type { DatabaseSessionStore } from '../users/session-store.ts';
 import type { AccountService } from '../users/accounts.ts';
 import type { UserRecord, UsersRepository } from '../users/repository.ts';
 import type { AdminRepository, AuditEntry, ManagedUser } from './repository.ts';
+import { normalizeEmail } from '../users/accounts.ts';
 
 type Page = { limit: number; offset: number };
 
@@ -79,7 +80,7 @@ export class AdminService {
    */
   async createAdmin(actor: Actor, account: { email: string; username?: string | undefined; password: string }): Promise<{ created: boolean; user: UserRecord }> {
     requireAdmin(actor);
-    const existing = await this.#deps.users.findCredentials(account.email.trim().toLowerCase());
+    const existing = await this.#deps.users.findCredentials(normalizeEmail(account.email));
     if (existing !== undefined) {
       await this.#deps.accounts.update(existing.user.id, { password: account.password });
       await this.#deps.admin.setRole(existing.user.id, 'admin');

@@ -4,6 +4,7 @@ import { type Param, PreparedQuery, PreparedVariants } from '../../db/prepared.t
 import type { Database } from '../../db/schema.ts';
 import { forbidden, notFound } from '../../errors.ts';
 import type { ProfileView } from '../profiles/repository.ts';
+import { type PageRequest, pageWithTotal } from '../../db/paged.ts';
 
 export interface ModeratedComment {
   readonly id: number;
@@ -95,8 +96,8 @@ export class CommentsRepository {
   }
 
   /** The newest comments anywhere, for moderators. */
-  async recent(page: { limit: number; offset: number }): Promise<{ comments: ModeratedComment[]; total: number }> {
-    const [rows, count] = await Promise.all([
+  async recent(page: PageRequest): Promise<{ comments: ModeratedComment[]; total: number }> {
+    const { items, total } = await pageWithTotal(
       this.#db
         .selectFrom('comments as c')
         .innerJoin('users as u', 'u.id', 'c.author_id')
@@ -106,19 +107,10 @@ export class CommentsRepository {
         .limit(page.limit)
         .offset(page.offset)
         .execute(),
-      this.#db.selectFrom('comments').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return {
-      comments: rows.map((row) => ({
-        id: row.id,
-        body: row.body,
-        author: row.username,
-        articleSlug: row.slug,
-        articleTitle: row.title,
-        createdAt: row.created_at,
-      })),
-      total: Number(count.n),
-    };
+      this.#db.selectFrom('comments').select((eb) => eb.fn.countAll<number>().as('n')),
+      (row) => ({ id: row.id, body: row.body, author: row.username, articleSlug: row.slug, articleTitle: row.title, createdAt: row.created_at }),
+    );
+    return { comments: items, total };
   }
 
   /** Deletes any comment, whoever wrote it: for moderators; returns what was deleted. */

@@ -9,6 +9,9 @@ export const PASSWORD_RULES =
   `at least ${PASSWORD_MIN_LENGTH} and at most ${PASSWORD_MAX_LENGTH} characters, ` +
   'with an upper-case letter, a lower-case letter and a digit';
 
+/** The same rules as a sentence, for the forms' hints. */
+export const PASSWORD_RULES_SENTENCE = PASSWORD_RULES.charAt(0).toUpperCase() + PASSWORD_RULES.slice(1);
+
 /** What is wrong with a proposed password, as messages that follow the word "password". */
 export function passwordProblems(password: string): string[] {
   const problems: string[] = [];

@@ -4,7 +4,7 @@ import Type from 'typebox';
 import { ClientError, type FieldErrors } from '../../errors.ts';
 import { signIn, signOut } from '../../plugins/external/sessions.ts';
 import { fieldErrorsFor } from '../../validation.ts';
-import { PASSWORD_RULES } from '../users/password-policy.ts';
+import { PASSWORD_RULES_SENTENCE } from '../users/password-policy.ts';
 import { LoginBody, RegisterBody } from '../users/schemas.ts';
 import { FormBase, FormText } from './support.ts';
 import { localRedirectTarget } from '../../lib/redirect-target.ts';
@@ -42,7 +42,7 @@ export default function authPages(fastify: FastifyInstance, options: { secureCoo
 
   app.get('/register', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
     if (request.viewer) return reply.redirect('/', 303);
-    return reply.page('pages/register', { title: 'Sign up', nav: 'register', passwordRules: sentence(PASSWORD_RULES) });
+    return reply.page('pages/register', { title: 'Sign up', nav: 'register', passwordRules: PASSWORD_RULES_SENTENCE });
   });
 
   app.post('/register', { config: { access: 'public', signedOutForm: true }, schema: { hide: true, body: RegisterForm } }, async (request, reply) => {
@@ -51,7 +51,7 @@ export default function authPages(fastify: FastifyInstance, options: { secureCoo
       email: request.body.email?.trim() ?? '',
       password: request.body.password ?? '',
     };
-    const page = { title: 'Sign up', nav: 'register', passwordRules: sentence(PASSWORD_RULES), values: { username: values.username, email: values.email } };
+    const page = { title: 'Sign up', nav: 'register', passwordRules: PASSWORD_RULES_SENTENCE, values: { username: values.username, email: values.email } };
     const invalid = fieldErrorsFor(RegisterBody, { user: values });
     if (invalid) return renderForm(reply, 'pages/register', 422, { ...page, errors: invalid });
     try {
@@ -82,6 +82,3 @@ export function renderForm(
   return reply.code(status).page(template, data);
 }
 
-function sentence(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}

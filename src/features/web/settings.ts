@@ -6,7 +6,7 @@ import { UploadedFile } from '../../plugins/external/web-forms.ts';
 import { keepSignedIn } from '../../plugins/external/sessions.ts';
 import { fieldErrorsFor } from '../../validation.ts';
 import { detectImageType, NOT_AN_ACCEPTED_IMAGE } from '../images/detect.ts';
-import { PASSWORD_RULES, passwordProblems } from '../users/password-policy.ts';
+import { PASSWORD_RULES_SENTENCE, passwordProblems } from '../users/password-policy.ts';
 import { UpdateUserBody } from '../users/schemas.ts';
 import { renderForm } from './auth.ts';
 import { FormBase, FormText, viewerOf } from './support.ts';
@@ -28,7 +28,7 @@ export default function settingsPages(fastify: FastifyInstance, options: { uploa
   const { accounts } = app;
   const { images } = app.repositories;
   const uploadLimit = describeBytes(options.uploadLimitBytes);
-  const page = { title: 'Settings', nav: 'settings', uploadLimit, passwordRules: PASSWORD_RULES.charAt(0).toUpperCase() + PASSWORD_RULES.slice(1) };
+  const page = { title: 'Settings', nav: 'settings', uploadLimit, passwordRules: PASSWORD_RULES_SENTENCE };
 
   app.get('/settings', { schema: { hide: true } }, async (request, reply) => {
     const viewer = viewerOf(request);

@@ -5,7 +5,7 @@ import view from '@fastify/view';
 import { Eta } from 'eta';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ClientError } from '../../errors.ts';
+import { ClientError, describeFieldErrors } from '../../errors.ts';
 import { databaseUnavailableAnswer, routeNotFound } from '../app/errors.ts';
 import { cookieNames } from './sessions.ts';
 import { errorPage, templateHelpers, VIEWS_DIR, wantsHtml } from '../app/views.ts';
@@ -184,9 +184,7 @@ async function renderError(error: FastifyError, request: FastifyRequest, reply: 
     status = 403;
     message = 'This form has expired or did not come from this site. Go back, reload the page and try again.';
   } else if (error instanceof ClientError) {
-    message = Object.entries(error.errors)
-      .map(([field, messages]) => `${field} ${messages.join(', ')}`)
-      .join('; ');
+    message = describeFieldErrors(error.errors);
     void reply.headers(error.headers);
   } else if (error.validation) {
     status = 400;

