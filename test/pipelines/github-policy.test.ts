@@ -260,6 +260,7 @@ describe('ci.yml', () => {
       'unit-tests': ['scripts/ci/unit-tests.sh'],
       'postgres-tests': ['scripts/ci/postgres-tests.sh'],
       conformance: ['scripts/ci/conformance.sh'],
+      'scale-tests': ['scripts/ci/scale-tests.sh'],
       'browser-tests': ['scripts/ci/browser-tests.sh sqlite'],
       'container-build': ['scripts/ci/build-image.sh docker shipshape ci'],
       'infra-checks': ['scripts/ci/infra-checks.sh'],
@@ -267,7 +268,7 @@ describe('ci.yml', () => {
   });
 
   it('gives the PostgreSQL jobs a postgres:17 service with a health check, and its admin URL', () => {
-    for (const name of ['postgres-tests', 'conformance']) {
+    for (const name of ['postgres-tests', 'conformance', 'scale-tests']) {
       const job = ci.jobs[name] as Job;
       const service = job.services?.postgres;
 

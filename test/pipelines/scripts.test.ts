@@ -450,6 +450,13 @@ describe('the test and audit scripts, with a stand-in npm', () => {
     ]);
   });
 
+  it('scale-tests.sh: the scale test on SQLite first, then PostgreSQL', async () => {
+    expect(await calls('scale-tests.sh', [], { TEST_DATABASE_URL: DATABASE })).toEqual([
+      'npm exec -- vitest run --config vitest.scale.config.ts | CI= DB= BROWSER=',
+      `npm exec -- vitest run --config vitest.scale.config.ts | CI= DB=${DATABASE} BROWSER=`,
+    ]);
+  });
+
   it('browser-tests.sh: the browser named by CHROMIUM_PATH, on the database asked for', async () => {
     const browser = process.execPath;
 
