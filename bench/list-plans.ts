@@ -7,7 +7,8 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import { type DialectName, openDatabase } from '../src/db/database.ts';
 import type { Database } from '../src/db/schema.ts';
-import { type ArticleFilter, ArticlesRepository, type Page } from '../src/features/articles/repository.ts';
+import type { ArticleFilter, Page } from '../src/features/articles/model.ts';
+import { ArticlesRepository } from '../src/features/articles/repository.ts';
 
 export interface ListVariant {
   readonly name: string;

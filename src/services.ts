@@ -4,6 +4,7 @@ import type { ReadOffMainThread } from './db/database.ts';
 import type { Database } from './db/schema.ts';
 import { AdminRepository } from './features/admin/repository.ts';
 import { AdminService } from './features/admin/service.ts';
+import { DashboardRepository } from './features/articles/dashboard-repository.ts';
 import { ArticlesRepository } from './features/articles/repository.ts';
 import { CommentsRepository } from './features/comments/repository.ts';
 import { ImagesRepository } from './features/images/repository.ts';
@@ -18,6 +19,8 @@ export interface Repositories {
   readonly users: UsersRepository;
   readonly profiles: ProfilesRepository;
   readonly articles: ArticlesRepository;
+  /** An author's own dashboard statistics. */
+  readonly dashboard: DashboardRepository;
   readonly comments: CommentsRepository;
   readonly tags: TagsRepository;
   readonly images: ImagesRepository;
@@ -61,6 +64,7 @@ export function createServices(db: Kysely<Database>, options: ServiceOptions): S
     users,
     profiles: new ProfilesRepository(db),
     articles: new ArticlesRepository(db, () => tags.forget(), options.readOffMainThread),
+    dashboard: new DashboardRepository(db),
     comments: new CommentsRepository(db),
     tags,
     images: new ImagesRepository(db),

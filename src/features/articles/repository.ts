@@ -1,98 +1,23 @@
-import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
-import { now, violatedUniqueConstraint } from '../../db/errors.ts';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { now } from '../../db/errors.ts';
 import type { ReadOffMainThread } from '../../db/database.ts';
 import { type Param, PreparedQuery, PreparedVariants } from '../../db/prepared.ts';
 import type { ArticlesTable, Database } from '../../db/schema.ts';
 import { forbidden, notFound } from '../../errors.ts';
-import { byCodePoint } from '../../lib/sort.ts';
-import type { ProfileView } from '../profiles/repository.ts';
-import { slugCandidate } from './slug.ts';
+import {
+  type ArticleRow,
+  countOf,
+  type ListParams,
+  type ListShape,
+  pageIds,
+  SCOPE_KINDS,
+  type ScopeKind,
+  selectArticles,
+  toSummary,
+} from './list-queries.ts';
+import { type Article, type ArticleChanges, type ArticleFilter, type ArticleSummary, type NewArticle, normalizeTags, type Page } from './model.ts';
+import { withUniqueSlug } from './slug.ts';
 
-export interface ArticleSummary {
-  readonly slug: string;
-  readonly title: string;
-  readonly description: string;
-  readonly tagList: string[];
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly favorited: boolean;
-  readonly favoritesCount: number;
-  readonly author: ProfileView;
-}
-
-export interface Article extends ArticleSummary {
-  readonly body: string;
-}
-
-export interface AuthorStats {
-  readonly articles: number;
-  readonly favoritesReceived: number;
-  readonly commentsReceived: number;
-}
-
-export interface DashboardArticle {
-  readonly slug: string;
-  readonly title: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly favoritesCount: number;
-  readonly commentsCount: number;
-}
-
-export interface ArticleFilter {
-  readonly tag?: string | undefined;
-  readonly author?: string | undefined;
-  readonly favorited?: string | undefined;
-  /** Only articles by authors this user follows (the feed). */
-  readonly followedBy?: number | undefined;
-}
-
-export interface Page {
-  readonly limit: number;
-  readonly offset: number;
-}
-
-export interface NewArticle {
-  readonly title: string;
-  readonly description: string;
-  readonly body: string;
-  readonly tagList?: readonly string[] | undefined;
-}
-
-export interface ArticleChanges {
-  readonly title?: string | undefined;
-  readonly description?: string | undefined;
-  readonly body?: string | undefined;
-  readonly tagList?: readonly string[] | undefined;
-}
-
-type ArticleScope = Database & { a: ArticlesTable };
-
-interface ListParams {
-  tag: string | undefined;
-  author: string | undefined;
-  favorited: string | undefined;
-  followedBy: number | undefined;
-  viewerId: number;
-  limit: number;
-  offset: number;
-  /** limit + offset - 1: how far down each followed author's articles the feed's page can reach. */
-  depth: number;
-  /** The id of the one tag, author or favoriter filtered on, looked up first. */
-  scopeId: number;
-}
-
-/** A list filtered on one named thing: which, and how many articles it has (kept by triggers). */
-type ScopeKind = 'tag' | 'author' | 'favorited';
-const SCOPE_KINDS = new Set<string>(['tag', 'author', 'favorited'] satisfies ScopeKind[]);
-
-/** Which optional parts a list query has; each combination is compiled once. */
-interface ListShape {
-  readonly filters: readonly (keyof ArticleFilter)[];
-  readonly withViewer: boolean;
-}
-
-const SLUG_ATTEMPTS = 5;
 const NO_VIEWER = 0;
 
 /**
@@ -252,7 +177,7 @@ export class ArticlesRepository {
 
   async create(authorId: number, article: NewArticle): Promise<Article> {
     const tagNames = normalizeTags(article.tagList);
-    const slug = await this.#withUniqueSlug(article.title, async (candidate) =>
+    const slug = await withUniqueSlug(article.title, async (candidate) =>
       this.#db.transaction().execute(async (trx) => {
         const timestamp = now();
         const inserted = await this.#insertArticle.first(
@@ -293,7 +218,7 @@ export class ArticlesRepository {
         return newSlug;
       });
     const newTitle = changes.title !== undefined && changes.title !== existing.title ? changes.title : undefined;
-    const finalSlug = newTitle === undefined ? await write(slug) : await this.#withUniqueSlug(newTitle, write);
+    const finalSlug = newTitle === undefined ? await write(slug) : await withUniqueSlug(newTitle, write);
     if (tagNames !== undefined) this.#tagsChanged();
     return this.get(finalSlug, actorId);
   }
@@ -319,46 +244,6 @@ export class ArticlesRepository {
     await this.#db.deleteFrom('articles').where('slug', '=', slug).execute();
     this.#tagsChanged();
     return { title: article.title, author: article.author.username };
-  }
-
-  /** What a user's own dashboard counts: their articles and what those received. */
-  async authorStats(authorId: number): Promise<AuthorStats> {
-    const row = await this.#db
-      .selectFrom('articles as a')
-      .where('a.author_id', '=', authorId)
-      .select((eb) => [
-        eb.fn.countAll<number>().as('articles'),
-        eb.fn.coalesce(eb.fn.sum<number>('a.favorites_count'), eb.lit(0)).as('favorites'),
-        eb
-          .selectFrom('comments as c')
-          .innerJoin('articles as mine', 'mine.id', 'c.article_id')
-          .where('mine.author_id', '=', authorId)
-          .select((inner) => inner.fn.countAll<number>().as('n'))
-          .as('comments'),
-      ])
-      .executeTakeFirstOrThrow();
-    return { articles: Number(row.articles), favoritesReceived: Number(row.favorites), commentsReceived: Number(row.comments ?? 0) };
-  }
-
-  /** A page of the author's own articles with their favorite and comment counts, newest first. */
-  async authorDashboard(authorId: number, page: Page): Promise<DashboardArticle[]> {
-    const rows = await this.#db
-      .selectFrom('articles as a')
-      .where('a.author_id', '=', authorId)
-      .select(['a.slug', 'a.title', 'a.created_at', 'a.updated_at', 'a.favorites_count'])
-      .select((eb) => eb.selectFrom('comments as c').whereRef('c.article_id', '=', 'a.id').select((inner) => inner.fn.countAll<number>().as('n')).as('comments'))
-      .orderBy('a.id', 'desc')
-      .limit(page.limit)
-      .offset(page.offset)
-      .execute();
-    return rows.map((row) => ({
-      slug: row.slug,
-      title: row.title,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      favoritesCount: Number(row.favorites_count),
-      commentsCount: Number(row.comments ?? 0),
-    }));
   }
 
   async favorite(slug: string, userId: number): Promise<Article> {
@@ -405,144 +290,7 @@ export class ArticlesRepository {
     return row;
   }
 
-  /** Runs `write` with slug candidates for `title` until one is not taken. */
-  async #withUniqueSlug(title: string, write: (slug: string) => Promise<string>): Promise<string> {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await write(slugCandidate(title, attempt));
-      } catch (error) {
-        const slugTaken = violatedUniqueConstraint(error)?.includes('slug') === true;
-        if (!slugTaken || attempt + 1 >= SLUG_ATTEMPTS) throw error;
-      }
-    }
-  }
-}
-
-function selectArticles(db: Kysely<Database>, viewerId: number | null) {
-  return db
-    .selectFrom('articles as a')
-    .select(['a.id', 'a.slug', 'a.title', 'a.description', 'a.created_at', 'a.updated_at', 'a.tag_list', 'a.favorites_count'])
-    .select((eb) => [
-      viewerId === null
-        ? eb.lit(false).as('favorited')
-        : eb
-            .exists(eb.selectFrom('favorites as mine').select('mine.user_id').whereRef('mine.article_id', '=', 'a.id').where('mine.user_id', '=', viewerId))
-            .as('favorited'),
-      viewerId === null
-        ? eb.lit(false).as('following')
-        : eb
-            .exists(eb.selectFrom('follows as fw').select('fw.follower_id').whereRef('fw.followed_id', '=', 'a.author_id').where('fw.follower_id', '=', viewerId))
-            .as('following'),
-    ]);
-}
-
-/**
- * The ids of one page, newest first, each single filter read from the one index that holds its
- * matches in id order, so a page costs the same at 500 and 500,000 articles and a deep offset
- * skips index entries only: the primary key (all), article_tags (tag_id, article_id), articles
- * (author_id, id), favorites (user_id, article_id). The feed merges the newest `depth` + 1
- * articles of each followed author: followed authors times the page depth, whatever they wrote.
- */
-function pageIds(db: Kysely<Database>, filters: ListShape['filters'], param: Param<ListParams>) {
-  const [only, ...others] = filters;
-  const page = <Q extends { limit(limit: number): Q; offset(offset: number): Q }>(query: Q) => query.limit(param('limit')).offset(param('offset'));
-  if (others.length > 0) {
-    // Several filters at once: rare, and bounded by the smallest of the sets they index.
-    return page(db.selectFrom('articles as a').select('a.id').where((eb) => matching(eb, filters, param)).orderBy('a.id', 'desc'));
-  }
-  switch (only) {
-    case 'tag':
-      return page(db.selectFrom('article_tags as at').select('at.article_id as id').where('at.tag_id', '=', param('scopeId')).orderBy('at.article_id', 'desc'));
-    case 'author':
-      return page(db.selectFrom('articles as a').select('a.id').where('a.author_id', '=', param('scopeId')).orderBy('a.id', 'desc'));
-    case 'favorited':
-      return page(db.selectFrom('favorites as ff').select('ff.article_id as id').where('ff.user_id', '=', param('scopeId')).orderBy('ff.article_id', 'desc'));
-    case 'followedBy':
-      return page(db.selectFrom('follows as fo')
-        .innerJoin('articles as a', 'a.author_id', 'fo.followed_id')
-        .select('a.id')
-        .where('fo.follower_id', '=', param('followedBy')!)
-        .where('a.id', '>=', (eb) => eb.fn.coalesce(
-          eb.selectFrom('articles as oldest').select('oldest.id').whereRef('oldest.author_id', '=', 'fo.followed_id').orderBy('oldest.id', 'desc').limit(1).offset(param('depth')),
-          eb.lit(0),
-        ))
-        .orderBy('a.id', 'desc'));
-    case undefined: // no filter: the primary key, backwards
-    default:
-      return page(db.selectFrom('articles as a').select('a.id').orderBy('a.id', 'desc'));
-  }
-}
-
-/**
- * `articlesCount` for the lists that are not scoped to one tag, author or favoriter (those read
- * theirs with the scope's id): from the counters the triggers keep (migration 0005).
- */
-function countOf(db: Kysely<Database>, filters: ListShape['filters'], param: Param<ListParams>) {
-  if (filters.length === 0) return db.selectFrom('counters').select('value as count').where('name', '=', 'articles');
-  if (filters.length === 1 && filters[0] === 'followedBy') {
-    // One primary-key lookup per followed author (a join may read users whole instead).
-    return db.selectFrom('follows as fo')
-      .where('fo.follower_id', '=', param('followedBy')!)
-      .select((eb) => eb.fn.coalesce(
-        eb.fn.sum<number>(eb.selectFrom('users as followed').select('followed.articles_count').whereRef('followed.id', '=', 'fo.followed_id')),
-        eb.lit(0),
-      ).as('count'));
-  }
-  // Several filters at once: counted, bounded by the smallest of the sets they index.
-  return db.selectFrom('articles as a').where((eb) => matching(eb, filters, param)).select((eb) => eb.fn.countAll<number>().as('count'));
-}
-
-function matching(eb: ExpressionBuilder<ArticleScope, 'a'>, filters: ListShape['filters'], param: Param<ListParams>): Expression<SqlBool> {
-  const conditions = filters.map((filter): Expression<SqlBool> => {
-    switch (filter) {
-      case 'tag':
-        return eb('a.id', 'in', eb.selectFrom('article_tags as at').innerJoin('tags as t', 't.id', 'at.tag_id').select('at.article_id').where('t.name', '=', param('tag')!));
-      case 'author':
-        return eb('a.author_id', 'in', eb.selectFrom('users as au').select('au.id').where('au.username', '=', param('author')!));
-      case 'favorited':
-        return eb('a.id', 'in', eb.selectFrom('favorites as ff').innerJoin('users as fu', 'fu.id', 'ff.user_id').select('ff.article_id').where('fu.username', '=', param('favorited')!));
-      case 'followedBy':
-        return eb('a.author_id', 'in', eb.selectFrom('follows as fo').select('fo.followed_id').where('fo.follower_id', '=', param('followedBy')!));
-    }
-  });
-  return eb.and(conditions);
-}
-
-/** Trimmed, without duplicates, sorted by code point: the order every response shows. */
-function normalizeTags(tagList: readonly string[] | undefined): string[] {
-  return [...new Set((tagList ?? []).map((tag) => tag.trim()).filter((tag) => tag !== ''))].sort(byCodePoint);
 }
 
 /** An articles row as inserted: every column but the generated ones, with its tag list. */
 type NewArticleRow = Omit<Selectable<ArticlesTable>, 'id' | 'favorites_count'>;
-
-interface ArticleRow {
-  slug: string;
-  title: string;
-  description: string;
-  created_at: string;
-  updated_at: string;
-  username: string;
-  bio: string | null;
-  image: string | null;
-  favorites_count: number;
-  /** Sorted tag names as JSON text. */
-  tag_list: string;
-  favorited: unknown;
-  following: unknown;
-}
-
-function toSummary(row: ArticleRow): ArticleSummary {
-  return {
-    slug: row.slug,
-    title: row.title,
-    description: row.description,
-    tagList: JSON.parse(row.tag_list) as string[],
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    favorited: Boolean(row.favorited),
-    favoritesCount: Number(row.favorites_count),
-    author: { username: row.username, bio: row.bio, image: row.image, following: Boolean(row.following) },
-  };
-}
-

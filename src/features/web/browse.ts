@@ -14,7 +14,7 @@ const HomeQuery = Type.Object({
 /** Reading: the home feeds, profiles and the signed-in user's dashboard. */
 export default function browsePages(fastify: FastifyInstance): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { articles, tags, profiles } = app.repositories;
+  const { articles, dashboard, tags, profiles } = app.repositories;
 
   app.get('/', { config: { access: 'public' }, schema: { hide: true, querystring: HomeQuery } }, async (request, reply) => {
     const viewer = request.viewer;
@@ -75,9 +75,9 @@ export default function browsePages(fastify: FastifyInstance): void {
     const viewer = viewerOf(request);
     const page = request.query.page ?? 1;
     const [stats, follows, mine] = await Promise.all([
-      articles.authorStats(viewer.id),
+      dashboard.authorStats(viewer.id),
       profiles.followCounts(viewer.id),
-      articles.authorDashboard(viewer.id, { limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }),
+      dashboard.authorDashboard(viewer.id, { limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }),
     ]);
     return reply.page('pages/dashboard', {
       title: 'Dashboard',
