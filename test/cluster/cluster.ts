@@ -101,6 +101,12 @@ export class Cluster {
     return replica;
   }
 
+  /** Creates an admin with the `admin:create` command, as an operator does. */
+  async createAdmin(username: string, email: string, password: string): Promise<void> {
+    const created = await runNode(CLI, ['admin:create', '--email', email, '--username', username], { DATABASE_URL: this.databaseUrl, ADMIN_PASSWORD: password });
+    if (created.code !== 0) throw new Error(`admin:create exited ${created.code}:\n${created.output}`);
+  }
+
   async waitUntilAllUp(): Promise<void> {
     for (const replica of this.replicas) await this.balancer.waitForState(replica.name, 'UP');
   }
