@@ -1,13 +1,16 @@
 import type { Kysely } from 'kysely';
-import { DEFAULT_MIGRATION_TABLE as MIGRATION_TABLE, Migrator } from 'kysely/migration';
+import { DEFAULT_MIGRATION_TABLE as MIGRATION_TABLE, type Migration, Migrator } from 'kysely/migration';
 import { migrations } from './migrations/index.ts';
 
 // Migrations run against whatever tables exist, typed or not.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDatabase = Kysely<any>;
 
-function migratorFor(db: AnyDatabase): Migrator {
-  return new Migrator({ db, provider: { getMigrations: () => Promise.resolve({ ...migrations }) } });
+/** A set of migrations by name: this code's, or (in the cluster test) this code's plus the next release's. */
+export type MigrationRegistry = Readonly<Record<string, Migration>>;
+
+function migratorFor(db: AnyDatabase, registry: MigrationRegistry): Migrator {
+  return new Migrator({ db, provider: { getMigrations: () => Promise.resolve({ ...registry }) } });
 }
 
 /**
@@ -34,16 +37,16 @@ export class MigrationError extends Error {
  * ones are skipped) and from two processes at once: Kysely takes a lock first (an advisory
  * lock on PostgreSQL, the lock table row on SQLite). Returns the names applied.
  */
-export async function migrateToLatest(db: AnyDatabase): Promise<string[]> {
-  const newer = await migrationsNewerThanCode(db);
+export async function migrateToLatest(db: AnyDatabase, registry: MigrationRegistry = migrations): Promise<string[]> {
+  const newer = await migrationsNewerThanCode(db, registry);
   if (newer.length > 0) {
     // A rollback to an older image: its migrations are all applied (or the schema has moved on
     // without them, which no rollback can fix). Kysely would call the table corrupted.
-    const pending = await pendingMigrations(db);
+    const pending = await pendingMigrations(db, registry);
     if (pending.length === 0) return [];
     throw new MigrationError(pending[0], new Error(`the database has migrations this version does not know (${newer.join(', ')}) and lacks ${pending.join(', ')}`));
   }
-  const { error, results = [] } = await migratorFor(db).migrateToLatest();
+  const { error, results = [] } = await migratorFor(db, registry).migrateToLatest();
   if (error !== undefined) {
     const failed = results.find((result) => result.status === 'Error');
     throw new MigrationError(failed?.migrationName, error);
@@ -55,18 +58,18 @@ export async function migrateToLatest(db: AnyDatabase): Promise<string[]> {
  * Migrations the database has applied that this code does not know: after a rollback to an
  * older image. Expected and harmless while releases keep the schema backward compatible.
  */
-export async function migrationsNewerThanCode(db: AnyDatabase): Promise<string[]> {
+export async function migrationsNewerThanCode(db: AnyDatabase, registry: MigrationRegistry = migrations): Promise<string[]> {
   let applied: { name: string }[];
   try {
     applied = await db.selectFrom(MIGRATION_TABLE).select('name').execute();
   } catch {
     return []; // no migration table yet: a fresh database
   }
-  return applied.map((row) => row.name).filter((name) => !(name in migrations)).sort();
+  return applied.map((row) => row.name).filter((name) => !(name in registry)).sort();
 }
 
 /** Names of the migrations this code knows that the database has not applied yet. Read-only. */
-export async function pendingMigrations(db: AnyDatabase): Promise<string[]> {
-  const known = await migratorFor(db).getMigrations();
+export async function pendingMigrations(db: AnyDatabase, registry: MigrationRegistry = migrations): Promise<string[]> {
+  const known = await migratorFor(db, registry).getMigrations();
   return known.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name);
 }
