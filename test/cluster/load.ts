@@ -20,6 +20,8 @@ export interface LoadReport {
   readonly failures: readonly string[];
   readonly maxLatencyMs: number;
   readonly p99LatencyMs: number;
+  /** The longest of the requests in flight at some point between two moments (Date.now() values), e.g. during the roll. */
+  maxLatencyMsBetween(from: number, to: number): number;
   /** Slugs of the articles whose creation was acknowledged (API 201 or web 303). */
   readonly acknowledgedArticles: readonly string[];
   /** Ids of the comments whose creation was acknowledged (API 200). */
@@ -59,7 +61,8 @@ export interface LoadRun {
  */
 export function startLoad(url: string, users: readonly LoadUser[]): LoadRun {
   let stopped = false;
-  const latencies: number[] = [];
+  /** Each finished request: when it started (Date.now()) and how long it took. */
+  const samples: { startedAt: number; ms: number }[] = [];
   const byStep: Record<string, number> = {};
   const failures: string[] = [];
   const acknowledgedArticles: string[] = [];
@@ -68,14 +71,14 @@ export function startLoad(url: string, users: readonly LoadUser[]): LoadRun {
   /** Runs one request, timed; returns its answer when it has the expected status. */
   async function step(name: string, expected: number, send: () => Promise<Answer>): Promise<Answer | undefined> {
     byStep[name] = (byStep[name] ?? 0) + 1;
-    const started = performance.now();
+    const [startedAt, started] = [Date.now(), performance.now()];
     try {
       const answer = await send();
-      latencies.push(performance.now() - started);
+      samples.push({ startedAt, ms: performance.now() - started });
       if (answer.status === expected) return answer;
       failures.push(`${name}: ${answer.status} instead of ${expected}: ${answer.body.slice(0, 200)}`);
     } catch (error) {
-      latencies.push(performance.now() - started);
+      samples.push({ startedAt, ms: performance.now() - started });
       const cause = (error as Error).cause;
       failures.push(`${name}: ${(error as Error).message}${cause instanceof Error ? ` (${cause.message})` : ''}`);
     }
@@ -109,17 +112,18 @@ export function startLoad(url: string, users: readonly LoadUser[]): LoadRun {
 
   const workers = Promise.all(users.map(worker));
   return {
-    requests: () => latencies.length,
+    requests: () => samples.length,
     stop: async () => {
       stopped = true;
       await workers;
-      const sorted = latencies.toSorted((a, b) => a - b);
+      const sorted = samples.map((sample) => sample.ms).sort((a, b) => a - b);
       return {
-        requests: latencies.length,
+        requests: samples.length,
         byStep,
         failures,
         maxLatencyMs: Math.round(sorted.at(-1) ?? 0),
         p99LatencyMs: Math.round(sorted[Math.floor(sorted.length * 0.99)] ?? 0),
+        maxLatencyMsBetween: (from, to) => Math.round(Math.max(0, ...samples.filter((sample) => sample.startedAt <= to && sample.startedAt + sample.ms >= from).map((sample) => sample.ms))),
         acknowledgedArticles,
         acknowledgedComments,
       };

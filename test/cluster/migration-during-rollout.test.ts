@@ -67,8 +67,10 @@ describe('a migration during a rollout', () => {
     await afterAnother(requestsAfterMigration);
     const requestsBeforeRoll = load.requests();
 
+    const rollStartedAt = Date.now();
     const replacements: Replacement[] = [];
     for (let index = 0; index < cluster.replicas.length; index += 1) replacements.push(await cluster.replace(index, NEXT));
+    const rollEndedAt = Date.now();
     const requestsDuringRoll = load.requests() - requestsBeforeRoll;
     await afterAnother(load.requests());
     const report = await load.stop();
@@ -76,7 +78,7 @@ describe('a migration during a rollout', () => {
     console.log([
       `expand-only migration ${EXPAND_STEP} applied in ${migrationMs} ms while ${CURRENT} served ${WORKERS} workers, then a roll to ${NEXT}:`,
       `  requests: ${report.requests} in all; ${requestsAfterMigration - requestsBeforeMigration} while the migration ran, ${requestsBeforeRoll - requestsAfterMigration} by ${CURRENT} on the expanded schema, ${requestsDuringRoll} during the roll; failed: ${report.failures.length}`,
-      `  latency: max ${report.maxLatencyMs} ms, p99 ${report.p99LatencyMs} ms`,
+      `  latency: max ${report.maxLatencyMsBetween(migrationStartedAt, migrationStartedAt + migrationMs)} ms while migrating, ${report.maxLatencyMsBetween(rollStartedAt, rollEndedAt)} ms during the roll, ${report.maxLatencyMs} ms in all; p99 ${report.p99LatencyMs} ms`,
       ...replacements.map((step) => `  ${step.replica}: drained in ${step.drainMs} ms, next version in rotation after ${step.totalMs} ms`),
       `  acknowledged writes: ${report.acknowledgedArticles.length} articles, ${report.acknowledgedComments.length} comments`,
     ].join('\n'));
