@@ -71,19 +71,20 @@ export class Cluster {
       DATABASE_POOL_SIZE: '5',
       ...options.env,
     };
-    const migrated = await runNode(CLI, ['migrate'], { DATABASE_URL: databaseUrl, LOG_LEVEL: 'info' });
-    if (migrated.code !== 0) throw new Error(`migrate exited ${migrated.code}:\n${migrated.output}`);
-
     const replicas: Replica[] = [];
+    let balancer: LoadBalancer | undefined;
     try {
+      const migrated = await runNode(CLI, ['migrate'], { DATABASE_URL: databaseUrl, LOG_LEVEL: 'info' });
+      if (migrated.code !== 0) throw new Error(`migrate exited ${migrated.code}:\n${migrated.output}`);
       for (let index = 1; index <= options.replicas; index += 1) {
         replicas.push(await startReplica(`replica-${index}`, await freePort(), options.version, env));
       }
-      const balancer = await startLoadBalancer(replicas);
+      balancer = await startLoadBalancer(replicas);
       const cluster = new Cluster(storage, databaseUrl, balancer, replicas, env);
       await cluster.waitUntilAllUp();
       return cluster;
     } catch (error) {
+      await balancer?.stop();
       await Promise.all(replicas.map((replica) => replica.server.stop()));
       await storage.remove();
       throw error;
