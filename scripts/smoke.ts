@@ -2,8 +2,10 @@
  * Smoke test of a running Shipshape: probes, version, then a real user journey through the API
  * (register, publish an article, read it back) and, where /metrics is reachable, the request
  * showing up in the metrics. Used by the container test and by the pipelines after a deploy.
+ * `--read-only` (production) writes nothing: probes, version, then the public lists, an article
+ * from them and the home page, so a release leaves no user or article behind.
  *
- * Usage: node scripts/smoke.ts <base-url> [--expect-sha <git sha>] [--metrics]
+ * Usage: node scripts/smoke.ts <base-url> [--expect-sha <git sha>] [--metrics] [--read-only]
  * Exits 0 when every check passes, 1 naming the first that failed.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,6 +16,8 @@ export interface SmokeOptions {
   expectSha?: string;
   /** Also check /metrics (not reachable through a public ingress). */
   metrics?: boolean;
+  /** Read, never write: for production, where a smoke test must leave no data behind. */
+  readOnly?: boolean;
   /** Per-request timeout. */
   timeoutMs?: number;
   log?: (line: string) => void;
@@ -80,6 +84,11 @@ export async function smokeTest(baseUrl: string, options: SmokeOptions = {}): Pr
   }
   pass(`version: ${String(appVersion)} at ${String(gitSha)}`);
 
+  if (options.readOnly) {
+    await readOnlyJourney(get, pass);
+    return passed;
+  }
+
   const name = `smoke${randomBytes(5).toString('hex')}`;
   const registered = await post('/api/users', { user: { username: name, email: `${name}@example.com`, password: `Smoke-${randomBytes(6).toString('hex')}-1A` } });
   expectStatus('POST /api/users', registered, 201);
@@ -112,18 +121,38 @@ export async function smokeTest(baseUrl: string, options: SmokeOptions = {}): Pr
   return passed;
 }
 
+/** What anyone can read: the lists, one article from them, the tags and the home page. */
+async function readOnlyJourney(get: (path: string) => Promise<Answer>, pass: (step: string) => void): Promise<void> {
+  const list = await get('/api/articles?limit=1');
+  expectStatus('GET /api/articles', list, 200);
+  const { articles, articlesCount } = list.json() as { articles?: { slug: string }[]; articlesCount?: number };
+  if (!Array.isArray(articles) || typeof articlesCount !== 'number') throw new SmokeFailure('GET /api/articles: not a list of articles with a count');
+  pass(`listed articles (${articlesCount} in all)`);
+  const first = articles[0];
+  if (first !== undefined) {
+    expectStatus(`GET /api/articles/${first.slug}`, await get(`/api/articles/${encodeURIComponent(first.slug)}`), 200);
+    pass('read the newest article');
+  }
+  expectStatus('GET /api/tags', await get('/api/tags'), 200);
+  pass('listed tags');
+  const home = await get('/');
+  expectStatus('GET /', home, 200);
+  if (!home.text.includes('<html')) throw new SmokeFailure('GET /: not an HTML page');
+  pass('rendered the home page');
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { 'expect-sha': { type: 'string' }, metrics: { type: 'boolean', default: false } },
+    options: { 'expect-sha': { type: 'string' }, metrics: { type: 'boolean', default: false }, 'read-only': { type: 'boolean', default: false } },
   });
   const baseUrl = positionals[0];
   if (baseUrl === undefined) {
-    console.error('usage: node scripts/smoke.ts <base-url> [--expect-sha <git sha>] [--metrics]');
+    console.error('usage: node scripts/smoke.ts <base-url> [--expect-sha <git sha>] [--metrics] [--read-only]');
     process.exit(64);
   }
   try {
-    const steps = await smokeTest(baseUrl, { expectSha: values['expect-sha'], metrics: values.metrics, log: (line) => console.log(line) });
+    const steps = await smokeTest(baseUrl, { expectSha: values['expect-sha'], metrics: values.metrics, readOnly: values['read-only'], log: (line) => console.log(line) });
     console.log(`smoke test passed: ${steps.length} checks against ${baseUrl}`);
   } catch (error) {
     console.error(`smoke test FAILED against ${baseUrl}: ${error instanceof Error ? error.message : String(error)}`);

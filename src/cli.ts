@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, environmentWithDotEnv, loadConfig } from './config.ts';
@@ -6,6 +7,9 @@ import { migratesOnStart, migrateToLatest, migrationsNewerThanCode, pendingMigra
 import { ClientError } from './errors.ts';
 import { COMMAND_LINE } from './features/admin/service.ts';
 import { loggerOptions } from './logger.ts';
+import { BackupError } from './ops/backup-file.ts';
+import { backupPostgres, restorePostgres } from './ops/postgres-backup.ts';
+import { backupSqlite, restoreSqlite } from './ops/sqlite-backup.ts';
 import { createServices, serviceOptionsFrom } from './services.ts';
 
 const USAGE = `usage: node dist/cli.js <command> [options]
@@ -13,17 +17,23 @@ const USAGE = `usage: node dist/cli.js <command> [options]
 commands:
   migrate            apply pending database migrations (safe to run twice or concurrently)
   migrate:status     list pending migrations; exit 2 when some are pending
+  backup --out <file>
+                     an online, consistent backup of the database (SQLite or PostgreSQL)
+  restore --from <file> [--force]
+                     restore a backup into a new database, check it, then swap it in; refuses a
+                     database in use, an existing one without --force, and a newer schema
   admin:create --email <email> [--username <name>]
                      create an admin, or promote the account with that email; the password
                      comes from ADMIN_PASSWORD or the first line of standard input (no default)
 `;
 
 const log = pino(loggerOptions('info'));
+const COMMANDS = new Set(['migrate', 'migrate:status', 'admin:create', 'backup', 'restore']);
 
 /** Operational commands that run in the same image as the server (e.g. a migration Job). */
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command !== 'migrate' && command !== 'migrate:status' && command !== 'admin:create') {
+  if (command === undefined || !COMMANDS.has(command)) {
     process.stderr.write(USAGE);
     return 64;
   }
@@ -35,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
     log.fatal({ variable: error.variable }, error.message);
     return 1;
   }
+  if (command === 'backup' || command === 'restore') return runBackupCommand(command, rest, config);
   const database = openDatabase(config);
   const where = { dialect: database.dialect, location: database.location };
   try {
@@ -81,6 +92,31 @@ async function createAdmin(args: string[], config: ReturnType<typeof loadConfig>
   const { created, user } = await services.admin.createAdmin(COMMAND_LINE, { email: values.email, username: values.username, password });
   log.info({ username: user.username, email: user.email }, created ? 'admin created' : 'existing account promoted to admin');
   return 0;
+}
+
+async function runBackupCommand(command: 'backup' | 'restore', args: string[], config: ReturnType<typeof loadConfig>): Promise<number> {
+  const { values } = parseArgs({ args, options: { out: { type: 'string' }, from: { type: 'string' }, force: { type: 'boolean', default: false } } });
+  const file = command === 'backup' ? values.out : values.from;
+  if (file === undefined) {
+    process.stderr.write(USAGE);
+    return 64;
+  }
+  const started = Date.now();
+  try {
+    if (command === 'backup') {
+      const header = config.databaseUrl === undefined ? await backupSqlite(config.dataDir, file) : await backupPostgres(config.databaseUrl, file);
+      log.info({ file, dialect: header.dialect, schema: header.schema, rows: header.rows, bytes: statSync(file).size, durationMs: Date.now() - started }, 'backup written');
+      return 0;
+    }
+    const { header, previous } =
+      config.databaseUrl === undefined ? await restoreSqlite(config.dataDir, file, values.force) : await restorePostgres(config.databaseUrl, file, values.force);
+    log.info({ file, ...(header ?? { format: 'pg_dump archive' }), previous, durationMs: Date.now() - started }, 'backup restored');
+    return 0;
+  } catch (error) {
+    if (error instanceof BackupError) log.error(`${command} refused: ${error.message}`);
+    else log.error({ err: error }, `${command} failed`);
+    return 1;
+  }
 }
 
 async function firstLineOfStdin(): Promise<string | undefined> {

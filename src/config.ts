@@ -16,11 +16,15 @@ export interface Config {
   readonly dataDir: string;
   readonly databasePoolSize: number;
   readonly migrateOnStart: boolean;
-  /** Absent only before ensureSecrets() fills it in outside production. */
+  /** Signs new API tokens; absent only before ensureSecrets() fills it in outside production. */
   readonly jwtSecret: string | undefined;
+  /** Earlier signing keys that still verify tokens during a rotation (JWT_SECRETS after the first). */
+  readonly jwtPreviousSecrets: readonly string[];
   readonly jwtTtlSeconds: number;
   /** Signs session cookies; absent only before ensureSecrets() fills it in outside production. */
   readonly sessionSecret: string | undefined;
+  /** Earlier keys that still verify session cookies during a rotation (SESSION_SECRETS after the first). */
+  readonly sessionPreviousSecrets: readonly string[];
   readonly sessionIdleSeconds: number;
   readonly sessionMaxAgeSeconds: number;
   readonly cookieSecure: boolean;
@@ -76,8 +80,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const nodeEnv = read.oneOf('NODE_ENV', NODE_ENVS, 'development');
   const production = nodeEnv === 'production';
   const secretsRequired = production && (options.requireSecrets ?? true);
-  const jwtSecret = read.secret('JWT_SECRET', secretsRequired);
-  const sessionSecret = read.secret('SESSION_SECRET', secretsRequired);
+  const [jwtSecret, ...jwtPreviousSecrets] = read.keyRing('JWT_SECRETS', 'JWT_SECRET', secretsRequired);
+  const [sessionSecret, ...sessionPreviousSecrets] = read.keyRing('SESSION_SECRETS', 'SESSION_SECRET', secretsRequired);
   const port = read.integer('PORT', 3000, { min: 0, max: 65535 });
   const metricsPort = read.optional('METRICS_PORT') === undefined ? undefined : read.integer('METRICS_PORT', 0, { min: 1, max: 65535 });
   if (metricsPort !== undefined && metricsPort === port) throw new ConfigError('METRICS_PORT', `must differ from PORT (${port})`);
@@ -97,8 +101,10 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     databasePoolSize: read.integer('DATABASE_POOL_SIZE', 10, { min: 1, max: 500 }),
     migrateOnStart: read.boolean('MIGRATE_ON_START', false),
     jwtSecret,
+    jwtPreviousSecrets: Object.freeze(jwtPreviousSecrets),
     jwtTtlSeconds: read.duration('JWT_TTL', '24h', { minSeconds: 60 }),
     sessionSecret,
+    sessionPreviousSecrets: Object.freeze(sessionPreviousSecrets),
     sessionIdleSeconds: read.duration('SESSION_IDLE_TIMEOUT', '30m', { minSeconds: 60 }),
     sessionMaxAgeSeconds: read.duration('SESSION_MAX_AGE', '12h', { minSeconds: 60 }),
     cookieSecure: read.boolean('COOKIE_SECURE', production),
@@ -168,6 +174,24 @@ class EnvReader {
       throw new ConfigError(name, `must be at least ${MIN_SECRET_LENGTH} characters long`);
     }
     return value;
+  }
+
+  /**
+   * A signing key, or a ring of them for rotation: `RING=current,previous,...` (the first signs,
+   * the others still verify) or the single `NAME`; not both.
+   */
+  keyRing(ringName: string, singleName: string, required: boolean): string[] {
+    const ring = this.optional(ringName);
+    if (ring === undefined) {
+      const single = this.secret(singleName, required);
+      return single === undefined ? [] : [single];
+    }
+    if (this.optional(singleName) !== undefined) throw new ConfigError(ringName, `and ${singleName} are both set: use one`);
+    const keys = ring.split(',').map((key) => key.trim()).filter((key) => key !== '');
+    if (keys.length === 0) throw new ConfigError(ringName, 'lists no key');
+    if (keys.some((key) => key.length < MIN_SECRET_LENGTH)) throw new ConfigError(ringName, `must list keys of at least ${MIN_SECRET_LENGTH} characters each`);
+    if (new Set(keys).size !== keys.length) throw new ConfigError(ringName, 'lists a key twice');
+    return keys;
   }
 
   string(name: string, fallback: string): string {

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Config } from './config.ts';
+import type { ReadOffMainThread } from './db/database.ts';
 import type { Database } from './db/schema.ts';
 import { AdminRepository } from './features/admin/repository.ts';
 import { AdminService } from './features/admin/service.ts';
@@ -33,6 +34,8 @@ export interface Services {
 export interface ServiceOptions {
   readonly signInPolicy: LockoutPolicy;
   readonly sessionMaxAgeSeconds: number;
+  /** Where reads that may be slow run (the database handle's); by default on the caller's thread. */
+  readonly readOffMainThread?: ReadOffMainThread;
 }
 
 /** The services' settings from the validated configuration: the server and the CLI read them alike. */
@@ -57,7 +60,7 @@ export function createServices(db: Kysely<Database>, options: ServiceOptions): S
   const repositories: Repositories = {
     users,
     profiles: new ProfilesRepository(db),
-    articles: new ArticlesRepository(db, () => tags.forget()),
+    articles: new ArticlesRepository(db, () => tags.forget(), options.readOffMainThread),
     comments: new CommentsRepository(db),
     tags,
     images: new ImagesRepository(db),

@@ -7,6 +7,17 @@ import { ensureSecrets } from '../src/secrets.ts';
 
 const SECRET = 'a-secret-that-is-at-least-32-characters-long';
 
+describe('key rings', () => {
+  it('read JWT_SECRETS and SESSION_SECRETS as the current key then the earlier ones', () => {
+    const config = loadConfig({ JWT_SECRETS: `${SECRET}-new, ${SECRET}-old`, SESSION_SECRETS: `${SECRET}-s2,${SECRET}-s1,${SECRET}-s0` });
+
+    expect(config.jwtSecret).toBe(`${SECRET}-new`);
+    expect(config.jwtPreviousSecrets).toEqual([`${SECRET}-old`]);
+    expect(config.sessionSecret).toBe(`${SECRET}-s2`);
+    expect(config.sessionPreviousSecrets).toEqual([`${SECRET}-s1`, `${SECRET}-s0`]);
+  });
+});
+
 describe('loadConfig', () => {
   it('has working defaults for a laptop: SQLite in ./data on port 3000', () => {
     const config = loadConfig({});
@@ -89,8 +100,10 @@ describe('loadConfig', () => {
       databasePoolSize: 25,
       migrateOnStart: true,
       jwtSecret: SECRET,
+      jwtPreviousSecrets: [],
       jwtTtlSeconds: 900,
       sessionSecret: `${SECRET}-session`,
+      sessionPreviousSecrets: [],
       sessionIdleSeconds: 600,
       sessionMaxAgeSeconds: 28_800,
       cookieSecure: false,
@@ -148,6 +161,9 @@ describe('loadConfig', () => {
     [{ RATE_LIMIT_MAX: '0' }, 'RATE_LIMIT_MAX', 'must be between 1 and 1000000, got 0'],
     [{ RATE_LIMIT_WINDOW: 'often' }, 'RATE_LIMIT_WINDOW', 'must be a duration like 3600, 15m, 24h or 7d, got "often"'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET', 'must be at least 32 characters long'],
+    [{ JWT_SECRETS: `${SECRET},short` }, 'JWT_SECRETS', 'must list keys of at least 32 characters each'],
+    [{ JWT_SECRETS: `${SECRET},${SECRET}` }, 'JWT_SECRETS', 'lists a key twice'],
+    [{ SESSION_SECRETS: SECRET, SESSION_SECRET: SECRET }, 'SESSION_SECRETS', 'and SESSION_SECRET are both set: use one'],
     [{ JWT_TTL: 'forever' }, 'JWT_TTL', 'must be a duration like 3600, 15m, 24h or 7d, got "forever"'],
     [{ JWT_TTL: '10s' }, 'JWT_TTL', 'must be at least 60 seconds, got "10s"'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],

@@ -172,6 +172,37 @@ describe('constraints live in the database', () => {
     await db().deleteFrom('users').where('id', '=', fans[1]!.id).execute();
     expect(await favoritesCount()).toBe(1);
   });
+
+  it('keeps the list counters exact through inserts, deletes, author changes and cascades', async () => {
+    const writer = await insertUser('counter_writer');
+    const other = await insertUser('counter_other');
+    const reader = await insertUser('counter_reader');
+    const { id: tagId } = await db().insertInto('tags').values({ name: 'counted-tag' }).returning('id').executeTakeFirstOrThrow();
+    const totalBefore = (await db().selectFrom('counters').select('value').where('name', '=', 'articles').executeTakeFirstOrThrow()).value;
+    const insertArticle = async (slug: string, authorId: number) =>
+      db().insertInto('articles').values({ slug, title: 't', description: 'd', body: 'b', author_id: authorId, created_at: now(), updated_at: now() }).returning('id').executeTakeFirstOrThrow();
+    const counters = async (present = ['writer', 'other', 'reader']) => ({
+      total: (await db().selectFrom('counters').select('value').where('name', '=', 'articles').executeTakeFirstOrThrow()).value - totalBefore,
+      writer: (await db().selectFrom('users').select(['articles_count', 'favorites_given_count']).where('id', '=', writer.id).executeTakeFirstOrThrow()),
+      other: present.includes('other') ? (await db().selectFrom('users').select('articles_count').where('id', '=', other.id).executeTakeFirstOrThrow()).articles_count : undefined,
+      reader: (await db().selectFrom('users').select('favorites_given_count').where('id', '=', reader.id).executeTakeFirstOrThrow()).favorites_given_count,
+      tag: (await db().selectFrom('tags').select('articles_count').where('id', '=', tagId).executeTakeFirstOrThrow()).articles_count,
+    });
+
+    const first = await insertArticle('counted-1', writer.id);
+    const second = await insertArticle('counted-2', writer.id);
+    await db().insertInto('article_tags').values([{ article_id: first.id, tag_id: tagId }, { article_id: second.id, tag_id: tagId }]).execute();
+    await db().insertInto('favorites').values([{ user_id: reader.id, article_id: first.id, created_at: now() }, { user_id: reader.id, article_id: second.id, created_at: now() }]).execute();
+    expect(await counters()).toEqual({ total: 2, writer: { articles_count: 2, favorites_given_count: 0 }, other: 0, reader: 2, tag: 2 });
+
+    await db().updateTable('articles').set({ author_id: other.id }).where('id', '=', second.id).execute();
+    await db().deleteFrom('article_tags').where('article_id', '=', first.id).execute();
+    expect(await counters()).toEqual({ total: 2, writer: { articles_count: 1, favorites_given_count: 0 }, other: 1, reader: 2, tag: 1 });
+
+    await db().deleteFrom('users').where('id', '=', other.id).execute(); // cascades to the second article, its tag and favorite
+    const { other: _gone, ...remaining } = await counters(['writer', 'reader']);
+    expect(remaining).toEqual({ total: 1, writer: { articles_count: 1, favorites_given_count: 0 }, reader: 1, tag: 0 });
+  });
 });
 
 /** The app's tables (the migration bookkeeping aside), sorted. */

@@ -92,6 +92,26 @@ describe('metrics', () => {
     expect(response.body).toMatch(/^shipshape_ready 1$/m);
     if (dialectUnderTest === 'postgres') expect(response.body).toMatch(/db_pool_connections\{state="total"\} \d/);
   });
+
+  it('report the event-loop delay p99 since the last scrape, so a loop that keeps stalling shows', async () => {
+    const p99 = async () => Number(/^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec((await testApp.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1]);
+    await p99(); // the histogram restarts at every scrape
+
+    // Synchronous stalls in callbacks, as slow queries on the main thread would cause. Three:
+    // the 10 ms sampler can miss one that falls between its ticks.
+    for (let stall = 0; stall < 3; stall += 1) {
+      await new Promise<void>((resolve) => setTimeout(() => {
+        const stalledUntil = performance.now() + 120;
+        while (performance.now() < stalledUntil) {
+          // stalled
+        }
+        resolve();
+      }, 5));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 30)); // the sampler ticks every 10 ms
+
+    expect(await p99()).toBeGreaterThanOrEqual(0.1);
+  });
 });
 
 describe('metrics on a port of their own (METRICS_PORT)', () => {

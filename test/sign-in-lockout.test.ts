@@ -76,14 +76,23 @@ describe('sign-in lockout (API)', () => {
   });
 
   it('holds under concurrency: of 100 wrong passwords sent at once, at most the limit are checked (401), the rest get 429', async () => {
-    const user = await api.register();
-    const address = freshAddress();
+    // A window long enough that it cannot close while 100 hashes queue up on a busy machine.
+    const longWindow = await createTestApp({ env: { SIGNIN_MAX_FAILURES: '3', SIGNIN_LOCKOUT: '15m', TRUST_PROXY: 'true' } });
+    try {
+      const client = new Conduit(longWindow.app);
+      const user = await client.register();
+      const address = freshAddress();
+      const attempt = () =>
+        client.request('POST', '/api/users/login', { body: { user: { email: user.email, password: 'Wrong-Password-1' } }, headers: { 'x-forwarded-for': address } });
 
-    const responses = await Promise.all(Array.from({ length: 100 }, () => login(user.email, 'Wrong-Password-1', address)));
+      const responses = await Promise.all(Array.from({ length: 100 }, attempt));
 
-    const statuses = responses.map((response) => response.status);
-    expect(statuses.filter((status) => status === 401)).toHaveLength(3);
-    expect(statuses.filter((status) => status === 429)).toHaveLength(97);
+      const statuses = responses.map((response) => response.status);
+      expect(statuses.filter((status) => status === 401)).toHaveLength(3);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(97);
+    } finally {
+      await longWindow.close();
+    }
   });
 
   it('gives a successful sign-in its attempt back, so signing in often from one address never locks it', async () => {

@@ -23,6 +23,21 @@ describe('the smoke test (scripts/smoke.ts)', () => {
     expect(steps.at(-1)).toBe('metrics count the request');
   });
 
+  it('writes nothing in read-only mode (production): every table keeps its rows', async () => {
+    await smokeTest(baseUrl);
+    const rowCounts = async () =>
+      Promise.all(['users', 'articles', 'article_tags', 'tags'].map(async (table) => {
+        const row = await running.app.db.selectFrom(table as 'users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        return Number(row.n);
+      }));
+    const before = await rowCounts();
+
+    const steps = await smokeTest(baseUrl, { expectSha: 'abc123', readOnly: true });
+
+    expect(steps.slice(3)).toEqual([expect.stringMatching(/^listed articles \(\d+ in all\)$/), 'read the newest article', 'listed tags', 'rendered the home page']);
+    expect(await rowCounts()).toEqual(before);
+  });
+
   it('fails, naming the check, when the deployment runs another commit', async () => {
     await expect(smokeTest(baseUrl, { expectSha: 'def456' })).rejects.toThrow(new SmokeFailure('GET /version: expected gitSha def456, got abc123'));
   });

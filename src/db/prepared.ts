@@ -40,6 +40,11 @@ export class PreparedQuery<P, Row> {
     return rows;
   }
 
+  /** The query with these values bound, to run elsewhere (e.g. off the main thread). */
+  bound(params: P): CompiledQuery<Row> {
+    return { ...this.#compiled, parameters: this.#bindings.map((bind) => bind(params)) };
+  }
+
   async first(params: P, on?: Kysely<Database>): Promise<Row | undefined> {
     return (await this.all(params, on))[0];
   }

@@ -18,6 +18,7 @@ export interface Database {
   audit_log: AuditLogTable;
   sign_in_failures: SignInFailuresTable;
   request_counters: RequestCountersTable;
+  counters: CountersTable;
 }
 
 export interface UsersTable {
@@ -33,6 +34,10 @@ export interface UsersTable {
   disabled_at: string | null;
   /** Raised whenever the password changes: tokens and sessions from before stop working. */
   credentials_version: Generated<number>;
+  /** Articles by this user; kept by triggers. */
+  articles_count: Generated<number>;
+  /** Articles this user favorited; kept by triggers. */
+  favorites_given_count: Generated<number>;
 }
 
 export interface FollowsTable {
@@ -59,6 +64,14 @@ export interface ArticlesTable {
 export interface TagsTable {
   id: Generated<number>;
   name: string;
+  /** Articles carrying this tag; kept by triggers. */
+  articles_count: Generated<number>;
+}
+
+/** Named totals kept by triggers: 'articles' counts every article. */
+export interface CountersTable {
+  name: string;
+  value: number;
 }
 
 export interface ArticleTagsTable {

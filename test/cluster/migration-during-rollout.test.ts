@@ -1,7 +1,7 @@
 import type { Migration } from 'kysely/migration';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/database.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
+import { type MigrationSet, migrateToLatest } from '../../src/db/migrate.ts';
 import type { MigrationDb } from '../../src/db/migrations/helpers.ts';
 import { migrations } from '../../src/db/migrations/index.ts';
 import { eventually } from '../helpers/wait.ts';
@@ -44,10 +44,10 @@ beforeAll(async () => {
 afterAll(() => cluster?.stop());
 
 /** Applies migrations as the release's migration Job does: its own connection, Kysely's lock. */
-async function migrateWith(registry: Record<string, Migration>): Promise<string[]> {
+async function migrateWith(known: MigrationSet): Promise<string[]> {
   const database = openDatabase({ databaseUrl: cluster.databaseUrl, dataDir: cluster.storage.dataDir, databasePoolSize: 1 });
   try {
-    return await migrateToLatest(database.db, registry);
+    return await migrateToLatest(database.db, known);
   } finally {
     await database.close();
   }

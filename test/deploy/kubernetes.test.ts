@@ -196,7 +196,7 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
 
 /** An overlay with the differences we intend between environments taken out. */
 function comparable(overlay: Overlay): Map<string, unknown> {
-  const environmentOnly = new Set(['StatefulSet/postgres', 'Service/postgres', 'ExternalSecret/postgres-credentials', 'NetworkPolicy/postgres-allow-shipshape', 'NetworkPolicy/shipshape-allow-database', 'ConfigMap/shipshape-dashboard']);
+  const environmentOnly = new Set(['StatefulSet/postgres', 'Service/postgres', 'ExternalSecret/postgres-credentials', 'NetworkPolicy/postgres-allow-shipshape', 'NetworkPolicy/shipshape-allow-database', 'ConfigMap/shipshape-dashboard', 'PersistentVolumeClaim/postgres-backups', 'CronJob/postgres-backup', 'NetworkPolicy/postgres-backup-egress']);
   const result = new Map<string, unknown>();
   for (const object of rendered[overlay]) {
     const key = `${object.kind}/${object.metadata.name}`.replace(`shipshape-${overlay}`, 'NAMESPACE');
@@ -248,6 +248,11 @@ describe('staging and production', () => {
 
     expect((postgres.spec?.volumeClaimTemplates as unknown[]).length).toBe(1);
     expect(rendered.production.some((object) => object.kind === 'StatefulSet')).toBe(false);
+    // Staging backs its database up daily to a claim of its own; production's managed database has point-in-time recovery.
+    const backup = find(rendered.staging, 'CronJob', 'postgres-backup');
+    expect((backup.spec as { concurrencyPolicy: string }).concurrencyPolicy).toBe('Forbid');
+    expect(JSON.stringify(backup)).toContain('pg_dump --format=custom');
+    expect(rendered.production.some((object) => object.kind === 'CronJob')).toBe(false);
     const productionEgress = find(rendered.production, 'NetworkPolicy', 'shipshape-allow-database').spec?.egress as { to: { ipBlock?: { cidr: string } }[] }[];
     expect(productionEgress[0]?.to[0]?.ipBlock?.cidr).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
   });

@@ -152,6 +152,8 @@ function deliveryViolations(workflow: Workflow): string[] {
     if (typeof concurrency !== 'object' || concurrency['cancel-in-progress'] !== false || concurrency.group !== `deploy-${environment}`) {
       violations.push(`${name} has no non-cancelling deploy-${environment} concurrency group`);
     }
+    const smoke = (job.steps ?? []).find((candidate) => (candidate.run ?? '').includes('smoke.sh'));
+    if (environment === 'production' && smoke !== undefined && smoke.env?.SMOKE_READ_ONLY !== 'true') violations.push(`${name} smoke-tests production with writes`);
   }
   return violations;
 }
@@ -212,6 +214,7 @@ jobs:
       - run: bash scripts/ci/promote.sh production "$REF"
         env:
           REF: ghcr.io/acme/shipshape:latest
+      - run: bash scripts/ci/smoke.sh "$URL"
 `);
   const badText = 'steps:\n  - uses: actions/checkout@v4\n  - uses: docker/setup-buildx-action@8d2750c68a42422c14e847fe6c8ac0403b4cbd6f\n';
 
@@ -238,6 +241,7 @@ jobs:
       "deploy-production does not promote the build job's image and digest",
       'deploy-production does not need the build job',
       'deploy-production has no non-cancelling deploy-production concurrency group',
+      'deploy-production smoke-tests production with writes',
     ]);
   });
 });
@@ -256,6 +260,7 @@ describe('ci.yml', () => {
       'unit-tests': ['scripts/ci/unit-tests.sh'],
       'postgres-tests': ['scripts/ci/postgres-tests.sh'],
       conformance: ['scripts/ci/conformance.sh'],
+      'scale-tests': ['scripts/ci/scale-tests.sh'],
       'browser-tests': ['scripts/ci/browser-tests.sh sqlite'],
       'container-build': ['scripts/ci/build-image.sh docker shipshape ci'],
       'cluster-tests': ['scripts/ci/cluster-tests.sh'],
@@ -264,7 +269,7 @@ describe('ci.yml', () => {
   });
 
   it('gives the PostgreSQL jobs a postgres:17 service with a health check, and its admin URL', () => {
-    for (const name of ['postgres-tests', 'conformance', 'cluster-tests']) {
+    for (const name of ['postgres-tests', 'conformance', 'scale-tests', 'cluster-tests']) {
       const job = ci.jobs[name] as Job;
       const service = job.services?.postgres;
 

@@ -58,6 +58,7 @@ function productionViolations(all: Record<string, GitlabJob>, linesOf: (name: st
     if (linesOf(name).some((line) => BUILDS.test(line))) violations.push(`${name} builds an image`);
     if (!gitlabNeeds(candidate).some((need) => need.job === 'build-image' && need.artifacts !== false)) violations.push(`${name} does not take the build job's dotenv`);
     if (!linesOf(name).some((line) => line === 'bash scripts/ci/promote.sh production "$IMAGE_REF"')) violations.push(`${name} does not promote $IMAGE_REF`);
+    if (linesOf(name).some((line) => line.includes('smoke.sh')) && candidate.variables?.SMOKE_READ_ONLY !== 'true') violations.push(`${name} smoke-tests production with writes`);
   }
   const promoters = Object.keys(all).filter((name) => linesOf(name).some((line) => line.includes('promote.sh production')));
   for (const name of promoters) if (envName(all[name] ?? {}) !== 'production') violations.push(`${name} promotes production outside environment: production`);
@@ -83,6 +84,7 @@ deploy-production:
   script:
     - buildah build -t "$CI_REGISTRY_IMAGE:latest" .
     - bash scripts/ci/promote.sh production "$CI_REGISTRY_IMAGE:latest"
+    - bash scripts/ci/smoke.sh "$PRODUCTION_URL"
 `) as Record<string, GitlabJob>;
 
   it('only/except, and a production job that builds, runs unattended and promotes a tag', () => {
@@ -93,6 +95,7 @@ deploy-production:
       'deploy-production has no production resource group',
       'deploy-production builds an image',
       'deploy-production does not promote $IMAGE_REF',
+      'deploy-production smoke-tests production with writes',
     ]);
   });
 
@@ -131,12 +134,12 @@ describe('.gitlab-ci.yml', () => {
   it('caches npm downloads keyed on the lockfile and installs from that cache', () => {
     expect(job('.npm').cache).toEqual({ key: { files: ['package-lock.json'] }, paths: ['.npm/'] });
     expect(job('.npm').before_script).toEqual(['npm ci --cache .npm --prefer-offline']);
-    for (const name of ['lint', 'unit-tests', 'postgres-tests', 'conformance', 'browser-tests', 'cluster-tests', 'sbom']) expect(String(job(name).extends), name).toContain('.npm');
+    for (const name of ['lint', 'unit-tests', 'postgres-tests', 'conformance', 'scale-tests', 'browser-tests', 'cluster-tests', 'sbom']) expect(String(job(name).extends), name).toContain('.npm');
   });
 
   it('calls the shared scripts, as the GitHub workflows do', () => {
     const calls = Object.fromEntries(
-      ['lint', 'unit-tests', 'postgres-tests', 'conformance', 'browser-tests', 'cluster-tests', 'sbom', 'npm-audit', 'container-scan'].map((name) => [name, job(name).script]),
+      ['lint', 'unit-tests', 'postgres-tests', 'conformance', 'scale-tests', 'browser-tests', 'cluster-tests', 'sbom', 'npm-audit', 'container-scan'].map((name) => [name, job(name).script]),
     );
 
     expect(calls).toEqual({
@@ -144,6 +147,7 @@ describe('.gitlab-ci.yml', () => {
       'unit-tests': ['bash scripts/ci/unit-tests.sh'],
       'postgres-tests': ['bash scripts/ci/postgres-tests.sh'],
       conformance: ['bash scripts/ci/conformance.sh'],
+      'scale-tests': ['bash scripts/ci/scale-tests.sh'],
       'browser-tests': ['bash scripts/ci/browser-tests.sh sqlite'],
       'cluster-tests': ['bash scripts/ci/cluster-tests.sh'],
       sbom: ['bash scripts/ci/sbom.sh'],
@@ -173,7 +177,7 @@ describe('.gitlab-ci.yml', () => {
 
     expect(typeof password).toBe('string');
     expect(postgres.variables?.TEST_DATABASE_URL).toBe(`postgres://postgres:${typeof password === 'string' ? password : ''}@postgres:5432/postgres`);
-    for (const name of ['postgres-tests', 'conformance', 'cluster-tests']) expect(job(name).extends).toEqual(['.npm', '.postgres']);
+    for (const name of ['postgres-tests', 'conformance', 'scale-tests', 'cluster-tests']) expect(job(name).extends).toEqual(['.npm', '.postgres']);
   });
 
   it('builds with buildah, pushes the short commit (and the tag on tags), and hands on the digest as a dotenv report', () => {
@@ -222,7 +226,7 @@ describe('.gitlab-ci.yml', () => {
     expect(staging.resource_group).toBe('staging');
     expect(gitlabNeeds(staging).filter((need) => need.artifacts !== false)).toEqual([{ job: 'build-image', artifacts: true }]);
     expect(gitlabNeeds(staging).map((need) => need.job).sort()).toEqual(
-      ['browser-tests', 'build-image', 'cluster-tests', 'conformance', 'container-scan', 'infra-checks', 'lint', 'npm-audit', 'postgres-tests', 'sbom', 'sign-image', 'unit-tests'],
+      ['browser-tests', 'build-image', 'cluster-tests', 'conformance', 'container-scan', 'infra-checks', 'lint', 'npm-audit', 'postgres-tests', 'sbom', 'scale-tests', 'sign-image', 'unit-tests'],
     );
     expect(staging.script).toEqual(['bash scripts/ci/promote.sh staging "$IMAGE_REF"', 'bash scripts/ci/smoke.sh "$STAGING_URL" "$CI_COMMIT_SHA"']);
   });

@@ -260,6 +260,14 @@ describe('smoke.sh against a running app', () => {
     expect(result.stdout).toContain(`smoke test passed: 6 checks against ${baseUrl}`);
   });
 
+  it('runs the read-only smoke test when SMOKE_READ_ONLY is true', async () => {
+    const result = await bash('smoke.sh', [baseUrl, 'abc123'], { SMOKE_TIMEOUT: '20', SMOKE_READ_ONLY: 'true' });
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('listed tags');
+    expect(result.stdout).not.toContain('registered');
+  });
+
   it('fails after the timeout while the deployment still runs another commit', async () => {
     const started = Date.now();
 
@@ -439,6 +447,13 @@ describe('the test and audit scripts, with a stand-in npm', () => {
     expect(await calls('conformance.sh', [], { TEST_DATABASE_URL: DATABASE })).toEqual([
       'npm run test:conformance | CI= DB= BROWSER=',
       `npm run test:conformance | CI= DB=${DATABASE} BROWSER=`,
+    ]);
+  });
+
+  it('scale-tests.sh: the scale test on SQLite first, then PostgreSQL', async () => {
+    expect(await calls('scale-tests.sh', [], { TEST_DATABASE_URL: DATABASE })).toEqual([
+      'npm exec -- vitest run --config vitest.scale.config.ts | CI= DB= BROWSER=',
+      `npm exec -- vitest run --config vitest.scale.config.ts | CI= DB=${DATABASE} BROWSER=`,
     ]);
   });
 

@@ -239,6 +239,7 @@ describe('.gitlab-ci.yml (gitlab-ci-local)', () => {
       'unit-tests': 'test/on_success',
       'postgres-tests': 'test/on_success',
       conformance: 'test/on_success',
+      'scale-tests': 'test/on_success',
       'browser-tests': 'test/on_success',
       'cluster-tests': 'test/on_success',
       'infra-checks': 'test/on_success',

@@ -1,7 +1,8 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { migrateToLatest, pendingMigrations } from '../../src/db/migrate.ts';
+import type { AppMigration } from '../../src/db/migrations/helpers.ts';
 import { migrations } from '../../src/db/migrations/index.ts';
 import { Conduit } from '../helpers/conduit.ts';
 import { createTestApp, createTestStorage } from '../helpers/app.ts';
@@ -10,6 +11,14 @@ import { eventually } from '../helpers/wait.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function connect(url: string): Kysely<any> {
   return new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 2 }) }) });
+}
+
+/** A table, then an index on it built concurrently: outside a transaction only if told so. */
+function notesMigrations(outsideTransaction: boolean): Record<string, AppMigration> {
+  return {
+    '9000_notes': { up: async (db) => void (await db.schema.createTable('notes').addColumn('id', 'integer').addColumn('body', 'text').execute()) },
+    '9001_notes_body_index': { outsideTransaction, up: async (db) => void (await sql`create index concurrently notes_body_idx on notes (body)`.execute(db)) },
+  };
 }
 
 describe('PostgreSQL migrations', () => {
@@ -25,6 +34,35 @@ describe('PostgreSQL migrations', () => {
     } finally {
       await first.destroy();
       await second.destroy();
+      await storage.remove();
+    }
+  });
+
+  it('build an index concurrently in a migration that declares outsideTransaction, with two migrators at once', async () => {
+    const storage = await createTestStorage();
+    const first = connect(storage.databaseUrl!);
+    const second = connect(storage.databaseUrl!);
+    const withConcurrentIndex = { ...migrations, ...notesMigrations(true) };
+    try {
+      const [a, b] = await Promise.all([migrateToLatest(first, withConcurrentIndex), migrateToLatest(second, withConcurrentIndex)]);
+
+      expect([...a, ...b].sort()).toEqual(Object.keys(withConcurrentIndex).sort());
+      const { rows } = await sql<{ valid: boolean }>`select indisvalid as valid from pg_index where indexrelid = 'notes_body_idx'::regclass`.execute(first);
+      expect(rows).toEqual([{ valid: true }]);
+    } finally {
+      await first.destroy();
+      await second.destroy();
+      await storage.remove();
+    }
+  });
+
+  it('refuse CREATE INDEX CONCURRENTLY in a migration that does not declare outsideTransaction', async () => {
+    const storage = await createTestStorage();
+    const db = connect(storage.databaseUrl!);
+    try {
+      await expect(migrateToLatest(db, { ...migrations, ...notesMigrations(false) })).rejects.toThrow('migration 9001_notes_body_index failed: CREATE INDEX CONCURRENTLY cannot run inside a transaction block');
+    } finally {
+      await db.destroy();
       await storage.remove();
     }
   });

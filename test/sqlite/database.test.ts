@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../helpers/app.ts';
 
@@ -17,11 +17,37 @@ describe('the embedded SQLite database', () => {
     expect(await pragma('busy_timeout')).toBe(5000);
   });
 
+  it('keeps 64 MiB of pages in memory and reads the file through a 256 MiB memory map', async () => {
+    expect(await pragma('cache_size')).toBe(-65536);
+    expect(await pragma('mmap_size')).toBe(268435456);
+  });
+
   it('makes every commit durable (synchronous=FULL)', async () => {
     expect(await pragma('synchronous')).toBe(2);
   });
 
   it('has no connection pool to report', () => {
     expect(testApp.app.database.poolStats()).toBeUndefined();
+  });
+
+  it('runs a read handed off the main thread in a reader thread: the event loop keeps turning while it runs', async () => {
+    const slow = CompiledQuery.raw('with recursive n(i) as (select 1 union all select i + 1 from n where i < ?) select count(*) as count from n', [3_000_000]);
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 5);
+    const started = performance.now();
+    try {
+      const rows = await testApp.app.database.readOffMainThread(slow);
+
+      expect(rows).toEqual([{ count: 3_000_000 }]);
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(performance.now() - started).toBeGreaterThan(50); // slow enough to have stalled the loop
+    expect(ticks).toBeGreaterThanOrEqual(3); // a query on the main thread lets no timer run
+  });
+
+  it('reports a failed read with SQLite\'s error, and refuses writes in a reader thread', async () => {
+    await expect(testApp.app.database.readOffMainThread(CompiledQuery.raw('select * from nowhere'))).rejects.toThrow('no such table: nowhere');
+    await expect(testApp.app.database.readOffMainThread(CompiledQuery.raw('delete from tags returning id'))).rejects.toMatchObject({ code: 'SQLITE_READONLY' });
   });
 });

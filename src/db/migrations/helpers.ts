@@ -1,4 +1,5 @@
 import { type ColumnDefinitionBuilder, type Kysely, PostgresAdapter } from 'kysely';
+import type { Migration } from 'kysely/migration';
 
 /**
  * The few places where one migration set has to speak two dialects: identity columns and
@@ -25,4 +26,13 @@ export function dialectColumns(db: MigrationDb): DialectColumns {
   return isPostgres(db)
     ? { timestamp: 'timestamptz', binary: 'bytea', identity: (column) => column.primaryKey().generatedByDefaultAsIdentity() }
     : { timestamp: 'text', binary: 'blob', identity: (column) => column.primaryKey().autoIncrement() };
+}
+
+/**
+ * A migration; one that sets `outsideTransaction` runs on PostgreSQL without a transaction
+ * around it (CREATE INDEX CONCURRENTLY refuses one), so it must be safe to run again after
+ * failing halfway. SQLite migrations never run in a transaction (Kysely's SQLite adapter).
+ */
+export interface AppMigration extends Migration {
+  readonly outsideTransaction?: boolean;
 }

@@ -15,7 +15,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export default fp(async function webScope(web: FastifyInstance, options: { config: ConfigWithSecrets }): Promise<void> {
   const { config } = options;
   await web.register(sessionsPlugin, {
-    secret: config.sessionSecret,
+    secrets: [config.sessionSecret, ...config.sessionPreviousSecrets],
     secure: config.cookieSecure,
     idleSeconds: config.sessionIdleSeconds,
   });

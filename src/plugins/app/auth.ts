@@ -1,25 +1,32 @@
-import { createSigner, createVerifier, TokenError } from 'fast-jwt';
+import { createHash } from 'node:crypto';
+import { createDecoder, createSigner, createVerifier, TokenError } from 'fast-jwt';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { unauthorized } from '../../errors.ts';
+import { ClientError, unauthorized } from '../../errors.ts';
 import type { UserRecord } from '../../features/users/repository.ts';
 
 const ISSUER = 'shipshape';
 
-/** Signs and strictly verifies the API's bearer tokens: HS256 only, issuer and expiry required. */
+/**
+ * Signs and strictly verifies the API's bearer tokens: HS256 only, issuer and expiry required.
+ * A key ring allows rotation without signing everyone out: the current key signs (its id in
+ * the token's `kid`), earlier keys still verify the tokens they signed until they are removed.
+ */
 export class TokenService {
   readonly #sign: (payload: Record<string, unknown>) => string;
-  readonly #verify: (token: string) => Record<string, unknown>;
+  readonly #verifiers: ReadonlyMap<string, (token: string) => Record<string, unknown>>;
+  readonly #currentKid: string;
+  readonly #readHeader = createDecoder({ complete: true });
 
-  constructor(secret: string, ttlSeconds: number) {
-    this.#sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, iss: ISSUER });
-    this.#verify = createVerifier({
-      key: secret,
-      algorithms: ['HS256'],
-      allowedIss: ISSUER,
-      requiredClaims: ['sub', 'exp', 'iss'],
-      cache: 1000,
-    });
+  constructor(secret: string, ttlSeconds: number, previousSecrets: readonly string[] = []) {
+    this.#currentKid = keyId(secret);
+    this.#sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, iss: ISSUER, kid: this.#currentKid });
+    this.#verifiers = new Map(
+      [secret, ...previousSecrets].map((key) => [
+        keyId(key),
+        createVerifier({ key, algorithms: ['HS256'], allowedIss: ISSUER, requiredClaims: ['sub', 'exp', 'iss'], cache: 1000 }),
+      ]),
+    );
   }
 
   /** A token for this user, tied to the current version of their credentials. */
@@ -34,8 +41,13 @@ export class TokenService {
   subjectOf(token: string): { userId: number; credentialsVersion: number } {
     let claims: Record<string, unknown>;
     try {
-      claims = this.#verify(token);
+      const { header } = this.#readHeader(token) as { header: { kid?: unknown } };
+      // Tokens from before key ids existed were signed with the key that is current now, or was.
+      const verify = this.#verifiers.get(typeof header.kid === 'string' ? header.kid : this.#currentKid);
+      if (verify === undefined) throw unauthorized('was signed with a key that is no longer accepted; sign in again');
+      claims = verify(token);
     } catch (error) {
+      if (error instanceof ClientError) throw error;
       const expired = error instanceof TokenError && error.code === TokenError.codes.expired;
       throw unauthorized(expired ? 'has expired' : 'is invalid');
     }
@@ -77,13 +89,14 @@ declare module 'fastify' {
 
 export interface AuthOptions {
   jwtSecret: string;
+  jwtPreviousSecrets: readonly string[];
   jwtTtlSeconds: number;
 }
 
 /** Reads `Authorization: Token <jwt>` (RealWorld) or `Bearer <jwt>` and loads the user it names. */
 export default fp(
   (app: FastifyInstance, options: AuthOptions) => {
-    const tokens = new TokenService(options.jwtSecret, options.jwtTtlSeconds);
+    const tokens = new TokenService(options.jwtSecret, options.jwtTtlSeconds, options.jwtPreviousSecrets);
     app.decorate('tokens', tokens);
     app.decorateRequest('auth', null);
 
@@ -111,6 +124,11 @@ export default fp(
   },
   { name: 'auth', dependencies: ['repositories'] },
 );
+
+/** A key's public name: enough of its hash to tell keys apart, nothing that helps guess it. */
+function keyId(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url').slice(0, 12);
+}
 
 function tokenFrom(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;

@@ -22,7 +22,7 @@ declare module 'fastify' {
  */
 export default fp(
   (app: FastifyInstance, options: ServiceOptions) => {
-    const services = createServices(app.db, options);
+    const services = createServices(app.db, { ...options, readOffMainThread: app.database.readOffMainThread });
     app.decorate('repositories', services.repositories);
     app.decorate('signInLockout', services.signInLockout);
     app.decorate('accounts', services.accounts);

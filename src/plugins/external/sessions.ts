@@ -19,7 +19,8 @@ declare module 'fastify' {
 }
 
 export interface SessionOptions {
-  secret: string;
+  /** The current key first (it signs), then earlier keys that still verify during a rotation. */
+  secrets: readonly string[];
   secure: boolean;
   idleSeconds: number;
 }
@@ -39,9 +40,9 @@ export default fp(
   async (app: FastifyInstance, options: SessionOptions) => {
     const store = app.sessionStore;
     store.onUnreported = (error) => app.log.error({ err: error }, 'session store callback failed twice; the request may time out');
-    await app.register(cookie, { secret: options.secret });
+    await app.register(cookie, { secret: [...options.secrets] });
     await app.register(session, {
-      secret: options.secret,
+      secret: [...options.secrets],
       cookieName: cookieNames(options.secure).session,
       store,
       saveUninitialized: false,
