@@ -11,7 +11,7 @@ const ci = process.env.CI === 'true';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-    exclude: ['test/browser/**', 'test/container/**', 'test/deploy/**', 'test/pipelines/**', 'test/infra/**', 'test/scale/**', ...(postgres ? ['test/sqlite/**'] : ['test/postgres/**'])],
+    exclude: ['test/browser/**', 'test/cluster/**', 'test/container/**', 'test/deploy/**', 'test/pipelines/**', 'test/infra/**', 'test/scale/**', ...(postgres ? ['test/sqlite/**'] : ['test/postgres/**'])],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -31,12 +31,18 @@ node24() {
 }
 
 # Runs "$@" against PostgreSQL: the server in TEST_DATABASE_URL when one is given (a CI
-# service container), else a private throw-away cluster (scripts/with-postgres.sh).
+# service container), else a private throw-away cluster (scripts/with-postgres.sh; with
+# --durable first, one that fsyncs like production).
 with_postgres() {
+  local durable=()
+  if [[ "${1:-}" == "--durable" ]]; then
+    durable=(--durable)
+    shift
+  fi
   if [[ -n "${TEST_DATABASE_URL:-}" ]]; then
     "$@"
   else
-    bash "$ROOT/scripts/with-postgres.sh" "$@"
+    bash "$ROOT/scripts/with-postgres.sh" "${durable[@]}" "$@"
   fi
 }
 

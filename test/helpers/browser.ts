@@ -54,12 +54,22 @@ function transportFor(target: FastifyInstance | string): Transport {
  * the HTML it gets back.
  */
 export class WebClient {
-  readonly #send: Transport;
+  #send: Transport;
   readonly #cookies = new Map<string, string>();
   csrfToken: string | undefined;
 
-  constructor(target: FastifyInstance | string) {
+  readonly #headers: Readonly<Record<string, string>>;
+
+  /** `headers` go with every request: e.g. the X-Forwarded-For a proxy would add for this browser. */
+  constructor(target: FastifyInstance | string, headers: Readonly<Record<string, string>> = {}) {
     this.#send = transportFor(target);
+    this.#headers = headers;
+  }
+
+  /** From now on talks to another server with the same cookies: the next request landing on another replica. */
+  moveTo(target: FastifyInstance | string): this {
+    this.#send = transportFor(target);
+    return this;
   }
 
   cookie(name: string): string | undefined {
@@ -149,6 +159,7 @@ export class WebClient {
 
   async #request(options: InjectOptions & { headers: Record<string, string> }): Promise<Page> {
     const cookie = this.cookieHeader();
+    Object.assign(options.headers, this.#headers);
     if (cookie !== undefined) options.headers.cookie = cookie;
     const response = await this.#send(options);
     for (const cookie of response.cookies) {

@@ -25,7 +25,12 @@ export interface StartOptions {
  * given environment, from a neutral directory so a developer's own .env cannot leak in.
  */
 export function startNode(script: string, args: string[], env: Record<string, string>, options: StartOptions = {}): RunningProcess {
-  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), join(ROOT, script), ...args], {
+  return startProcess(process.execPath, [...(options.nodeOptions ?? []), join(ROOT, script), ...args], env, options);
+}
+
+/** Starts any program (e.g. HAProxy) the way startNode starts Node: given environment, neutral directory. */
+export function startProcess(command: string, args: string[], env: Record<string, string>, options: Pick<StartOptions, 'stdout'> = {}): RunningProcess {
+  const child = spawn(command, args, {
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', options.stdout ?? 'pipe', options.stdout ?? 'pipe'],
@@ -101,14 +106,21 @@ export interface TestServer {
   stop(): Promise<number | null>;
 }
 
+export interface TestServerOptions {
+  /** The entry point: the TypeScript sources by default, `dist/server.js` for the built app. */
+  script?: string;
+  /** Listen on this port (a replacement taking its predecessor's place) instead of a free one. */
+  port?: number;
+}
+
 /**
  * The real server process (`src/server.ts`) on a free loopback port, ready to serve, with the
  * environment given (a test's storage, secrets, limits).
  */
-export async function startTestServer(env: Record<string, string>): Promise<TestServer> {
-  const port = await freePort();
+export async function startTestServer(env: Record<string, string>, options: TestServerOptions = {}): Promise<TestServer> {
+  const port = options.port ?? (await freePort());
   const fullEnv = { NODE_ENV: 'test', SHUTDOWN_DELAY_SECONDS: '0', MIGRATE_ON_START: 'true', ...env, PORT: String(port) };
-  const running = startNode('src/server.ts', [], fullEnv);
+  const running = startNode(options.script ?? 'src/server.ts', [], fullEnv);
   let exitCode: number | null | undefined;
   void running.exited.then((code) => (exitCode = code));
   const baseUrl = `http://127.0.0.1:${port}`;

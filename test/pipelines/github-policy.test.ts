@@ -252,7 +252,7 @@ describe('ci.yml', () => {
     expect(ci.concurrency).toEqual({ group: 'ci-${{ github.workflow }}-${{ github.ref }}', 'cancel-in-progress': "${{ github.event_name == 'pull_request' }}" });
   });
 
-  it('has the lint, test, PostgreSQL, conformance, browser and image jobs, each through its shared script', () => {
+  it('has the lint, test, PostgreSQL, conformance, browser, image, cluster and infrastructure jobs, each through its shared script', () => {
     const calls = Object.fromEntries(jobs(ci).map(([name, job]) => [name, steps(job).flatMap((step) => /scripts\/ci\/[\w-]+\.sh.*/.exec(step.run ?? '')?.[0] ?? [])]));
 
     expect(calls).toEqual({
@@ -263,12 +263,13 @@ describe('ci.yml', () => {
       'scale-tests': ['scripts/ci/scale-tests.sh'],
       'browser-tests': ['scripts/ci/browser-tests.sh sqlite'],
       'container-build': ['scripts/ci/build-image.sh docker shipshape ci'],
+      'cluster-tests': ['scripts/ci/cluster-tests.sh'],
       'infra-checks': ['scripts/ci/infra-checks.sh'],
     });
   });
 
   it('gives the PostgreSQL jobs a postgres:17 service with a health check, and its admin URL', () => {
-    for (const name of ['postgres-tests', 'conformance', 'scale-tests']) {
+    for (const name of ['postgres-tests', 'conformance', 'scale-tests', 'cluster-tests']) {
       const job = ci.jobs[name] as Job;
       const service = job.services?.postgres;
 

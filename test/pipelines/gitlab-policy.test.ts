@@ -134,12 +134,12 @@ describe('.gitlab-ci.yml', () => {
   it('caches npm downloads keyed on the lockfile and installs from that cache', () => {
     expect(job('.npm').cache).toEqual({ key: { files: ['package-lock.json'] }, paths: ['.npm/'] });
     expect(job('.npm').before_script).toEqual(['npm ci --cache .npm --prefer-offline']);
-    for (const name of ['lint', 'unit-tests', 'postgres-tests', 'conformance', 'scale-tests', 'browser-tests', 'sbom']) expect(String(job(name).extends), name).toContain('.npm');
+    for (const name of ['lint', 'unit-tests', 'postgres-tests', 'conformance', 'scale-tests', 'browser-tests', 'cluster-tests', 'sbom']) expect(String(job(name).extends), name).toContain('.npm');
   });
 
   it('calls the shared scripts, as the GitHub workflows do', () => {
     const calls = Object.fromEntries(
-      ['lint', 'unit-tests', 'postgres-tests', 'conformance', 'scale-tests', 'browser-tests', 'sbom', 'npm-audit', 'container-scan'].map((name) => [name, job(name).script]),
+      ['lint', 'unit-tests', 'postgres-tests', 'conformance', 'scale-tests', 'browser-tests', 'cluster-tests', 'sbom', 'npm-audit', 'container-scan'].map((name) => [name, job(name).script]),
     );
 
     expect(calls).toEqual({
@@ -149,6 +149,7 @@ describe('.gitlab-ci.yml', () => {
       conformance: ['bash scripts/ci/conformance.sh'],
       'scale-tests': ['bash scripts/ci/scale-tests.sh'],
       'browser-tests': ['bash scripts/ci/browser-tests.sh sqlite'],
+      'cluster-tests': ['bash scripts/ci/cluster-tests.sh'],
       sbom: ['bash scripts/ci/sbom.sh'],
       'npm-audit': ['bash scripts/ci/audit.sh'],
       'container-scan': ['bash scripts/ci/scan-image.sh "$IMAGE_REF"'],
@@ -176,7 +177,7 @@ describe('.gitlab-ci.yml', () => {
 
     expect(typeof password).toBe('string');
     expect(postgres.variables?.TEST_DATABASE_URL).toBe(`postgres://postgres:${typeof password === 'string' ? password : ''}@postgres:5432/postgres`);
-    for (const name of ['postgres-tests', 'conformance', 'scale-tests']) expect(job(name).extends).toEqual(['.npm', '.postgres']);
+    for (const name of ['postgres-tests', 'conformance', 'scale-tests', 'cluster-tests']) expect(job(name).extends).toEqual(['.npm', '.postgres']);
   });
 
   it('builds with buildah, pushes the short commit (and the tag on tags), and hands on the digest as a dotenv report', () => {
@@ -225,7 +226,7 @@ describe('.gitlab-ci.yml', () => {
     expect(staging.resource_group).toBe('staging');
     expect(gitlabNeeds(staging).filter((need) => need.artifacts !== false)).toEqual([{ job: 'build-image', artifacts: true }]);
     expect(gitlabNeeds(staging).map((need) => need.job).sort()).toEqual(
-      ['browser-tests', 'build-image', 'conformance', 'container-scan', 'infra-checks', 'lint', 'npm-audit', 'postgres-tests', 'sbom', 'scale-tests', 'sign-image', 'unit-tests'],
+      ['browser-tests', 'build-image', 'cluster-tests', 'conformance', 'container-scan', 'infra-checks', 'lint', 'npm-audit', 'postgres-tests', 'sbom', 'scale-tests', 'sign-image', 'unit-tests'],
     );
     expect(staging.script).toEqual(['bash scripts/ci/promote.sh staging "$IMAGE_REF"', 'bash scripts/ci/smoke.sh "$STAGING_URL" "$CI_COMMIT_SHA"']);
   });

@@ -468,6 +468,18 @@ describe('the test and audit scripts, with a stand-in npm', () => {
     ]);
   });
 
+  it('cluster-tests.sh: the built app, then the cluster suite with CI=true on the PostgreSQL in TEST_DATABASE_URL', async () => {
+    // A stand-in haproxy on PATH: scripts/ensure-packages.sh finds it and installs nothing.
+    const { path, log } = stubs({ npm: '', haproxy: '' });
+    const result = await bash('cluster-tests.sh', [], { PATH: path, STUB_LOG: log, TEST_DATABASE_URL: DATABASE });
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(stubLines(log)).toEqual([
+      `npm run build | CI=true DB=${DATABASE} BROWSER=`,
+      `npm exec -- vitest run --config vitest.cluster.config.ts | CI=true DB=${DATABASE} BROWSER=`,
+    ]);
+  });
+
   it('audit.sh: production dependencies, high severity and up', async () => {
     expect(await calls('audit.sh')).toEqual(['npm audit --omit=dev --audit-level=high | CI= DB= BROWSER=']);
   });

@@ -241,6 +241,7 @@ describe('.gitlab-ci.yml (gitlab-ci-local)', () => {
       conformance: 'test/on_success',
       'scale-tests': 'test/on_success',
       'browser-tests': 'test/on_success',
+      'cluster-tests': 'test/on_success',
       'infra-checks': 'test/on_success',
       'build-image': 'build/on_success',
       'semgrep-sast': 'scan/on_success',
