@@ -26,10 +26,23 @@ describe('the admin area is for admins only', () => {
   const pages = ['/admin', '/admin/users', '/admin/articles', '/admin/comments', '/admin/audit'];
   const actions = ['/admin/users/1/disable', '/admin/users/1/enable', '/admin/articles/some-slug/delete', '/admin/comments/1/delete'];
 
-  it.each([['anonymous visitors'], ['signed-in non-admins']])('answers 403 to %s on every admin page and action', async (who) => {
+  it('sends anonymous visitors to sign in (and back) from every admin page and action', async () => {
     const browser = new WebClient(testApp.app);
-    if (who === 'signed-in non-admins') await browser.signUp();
-    else await browser.get('/login');
+    await browser.get('/login');
+
+    for (const path of pages) {
+      const page = await browser.get(path);
+      expect([page.status, page.location], path).toEqual([303, `/login?next=${encodeURIComponent(path)}`]);
+    }
+    for (const path of actions) {
+      const page = await browser.post(path);
+      expect([page.status, page.location], path).toEqual([303, '/login']);
+    }
+  });
+
+  it('answers 403 to signed-in non-admins on every admin page and action', async () => {
+    const browser = new WebClient(testApp.app);
+    await browser.signUp();
 
     for (const path of pages) expect((await browser.get(path)).status, path).toBe(403);
     for (const path of actions) expect((await browser.post(path)).status, path).toBe(403);
