@@ -52,7 +52,7 @@ describe('the editor', () => {
     expect(body.querySelector('a[href="https://example.com"]')?.getAttribute('rel')).toBe('nofollow noopener noreferrer');
   });
 
-  it('shows every problem next to its field and keeps what was typed', async () => {
+  it('shows every problem next to its field, in the words of its label, and keeps what was typed', async () => {
     const browser = new WebClient(testApp.app);
     await browser.signUp();
     await browser.get('/editor');
@@ -61,7 +61,15 @@ describe('the editor', () => {
 
     expect(page.status).toBe(422);
     expect(text(page.document.querySelector('#title-error'))).toBe("Title can't be blank");
-    expect(text(page.document.querySelector('#body-error'))).toBe("Body can't be blank");
+    expect(text(page.document.querySelector('#body-error'))).toBe("Article (Markdown) can't be blank");
+    expect(text(page.document.querySelector('title'))).toMatch(/^Error: /);
+    // The summary takes focus on load and links each problem to its field.
+    const summary = page.document.querySelector('.error-summary');
+    expect(summary?.hasAttribute('autofocus')).toBe(true);
+    expect(summary?.querySelectorAll('a').map((link) => [link.getAttribute('href'), text(link)])).toEqual([
+      ['#title', "Title can't be blank"],
+      ['#body', "Article (Markdown) can't be blank"],
+    ]);
     expect(page.document.querySelector('#description')?.getAttribute('value')).toBe('Kept');
     expect(page.document.querySelector('#tags')?.getAttribute('value')).toBe('a, b');
   });
