@@ -29,7 +29,9 @@ describe('the editor', () => {
     expect(location).toMatch(/^\/article\/ledger-basics/);
     expect(text(article.document.querySelector('.flash'))).toBe('Your article is published.');
     expect(text(article.document.querySelector('h1'))).toBe('Ledger basics');
-    expect(article.document.querySelector('.article-body h1')?.textContent).toBe('Summary');
+    // A Markdown `#` heading sits one level below the title: the page has a single h1.
+    expect(article.document.querySelectorAll('h1')).toHaveLength(1);
+    expect(article.document.querySelector('.article-body h2')?.textContent).toBe('Summary');
     expect(article.document.querySelector('.article-body strong')?.textContent).toBe('up');
     expect(article.document.querySelectorAll('.tag-list')[0]?.querySelectorAll('a').map((link) => link.textContent)).toEqual(['accounting', 'zebra']);
   });

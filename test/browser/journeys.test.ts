@@ -68,6 +68,9 @@ describe('in a real browser, without JavaScript', () => {
     await page.getByLabel('Password').fill('password');
     await submit(page, 'Sign up');
     expect(await page.locator('#password-error').textContent()).toContain('must contain an upper-case letter');
+    // The error summary has focus, so a screen reader announces it and Tab starts from it.
+    expect(await page.evaluate('document.activeElement.className')).toBe('error-summary');
+    expect(await page.title()).toMatch(/^Error: /);
     await check(page, shots, 'sign-up-weak-password');
 
     await page.getByLabel('Password').fill(WRITER.password);
@@ -84,7 +87,7 @@ describe('in a real browser, without JavaScript', () => {
     await submit(page, 'Publish article');
     articlePath = new URL(page.url()).pathname;
     expect(articlePath).toMatch(/^\/article\/reconciling-the-quarter/);
-    expect(await page.locator('.article-body h2').textContent()).toBe('Day one');
+    expect(await page.locator('.article-body h3').textContent()).toBe('Day one');
     await check(page, shots, 'article-published');
 
     await page.getByRole('link', { name: 'Edit article' }).first().click();
@@ -150,6 +153,12 @@ describe('in a real browser, without JavaScript', () => {
     await submit(page, 'Post comment');
     expect(await page.locator('.comments .card-body').last().textContent()).toBe('Five days is ambitious. How do you handle accruals?');
     await check(page, shots, 'article-with-comment');
+
+    // An empty comment comes back with the field focused and scrolled into view, not at the top.
+    await submit(page, 'Post comment');
+    expect(await page.evaluate('document.activeElement.id')).toBe('comment-body');
+    expect(await page.evaluate('document.activeElement.getBoundingClientRect().bottom <= window.innerHeight')).toBe(true);
+    await check(page, shots, 'comment-refused');
 
     await page.goto(`/profile/${WRITER.username}/favorites`);
     await check(page, shots, 'writer-favorites');
