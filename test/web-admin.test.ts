@@ -59,6 +59,11 @@ describe('the admin area is for admins only', () => {
     expect(home.document.querySelector('a[href="/admin/users"]')).not.toBeNull();
     expect(text(all.document.querySelector('tbody'))).toContain(username);
     expect(found.document.querySelectorAll('tbody tr')).toHaveLength(1);
+    // Disabling is a two-step disclosure (works without JavaScript): the button that posts sits inside it.
+    const confirm = found.document.querySelector('tbody details.confirm');
+    expect(text(confirm?.querySelector('summary'))).toBe(`Disable ${target.username}`);
+    expect(confirm?.querySelector('form')?.getAttribute('action')).toMatch(/^\/admin\/users\/\d+\/disable$/);
+    expect(text(confirm?.querySelector('button'))).toBe(`Yes, disable ${target.username}`);
     expect(text(found.document.querySelector('tbody tr'))).toContain(target.email);
   });
 });

@@ -256,3 +256,31 @@ describe('reading and reacting', () => {
     expect(text(dashboard.document.querySelector('tbody tr'))).toContain('Dashboard article');
   });
 });
+
+describe('popular tags on the home page', () => {
+  it('lists the most used tags first, at most 20, and marks the selected one', async () => {
+    const browser = new WebClient(testApp.app);
+    await browser.signUp();
+    const often = uniqueName('often');
+    const rare = uniqueName('rare');
+    await writeArticle(browser, { tags: `${rare}, ${often}` });
+    await writeArticle(browser, { tags: often });
+    await writeArticle(browser, { tags: often });
+    const spread = Array.from({ length: 21 }, (_, index) => `${uniqueName('spread')}-${index}`);
+    await writeArticle(browser, { tags: spread.slice(0, 10).join(', ') });
+    await writeArticle(browser, { tags: spread.slice(10, 20).join(', ') });
+    await writeArticle(browser, { tags: spread[20] });
+
+    // Tags stay fresh for a second in this process; the writes above called forget().
+    const home = await browser.get(`/?tag=${often}`);
+    const listed = home.document.querySelectorAll('.sidebar .tag').map((link) => text(link));
+
+    // More than 20 tags are in use: only 20 are listed, and a tag on three articles comes before any on one.
+    expect(listed.length).toBe(20);
+    const usedOnce = listed.filter((tag) => tag === rare || spread.includes(tag));
+    expect(usedOnce.length).toBeGreaterThan(0);
+    expect(listed.indexOf(often)).toBeGreaterThanOrEqual(0);
+    expect(listed.indexOf(often)).toBeLessThan(listed.indexOf(usedOnce[0]!));
+    expect(home.document.querySelector('.sidebar .tag[aria-current="page"]')?.textContent).toBe(often);
+  });
+});

@@ -201,7 +201,10 @@ describe('in a real browser, without JavaScript', () => {
     await admin.getByLabel('Search users by username or email').fill(READER.username);
     await submit(admin, 'Search');
     await check(admin, shots, 'users-search');
-    await submit(admin, `Disable ${READER.username}`);
+    // Disabling asks first, without JavaScript: the first click opens the question, the second acts.
+    await admin.locator('summary', { hasText: 'Disable' }).click();
+    await check(admin, shots, 'user-disable-confirm');
+    await submit(admin, `Yes, disable ${READER.username}`);
     expect(await admin.locator('.flash').textContent()).toContain('The account is disabled');
     await check(admin, shots, 'user-disabled');
 

@@ -12,6 +12,9 @@ const HomeQuery = Type.Object({
 });
 
 /** Reading: the home feeds, profiles and the signed-in user's dashboard. */
+/** How many tags the home page's "Popular tags" shows. */
+const POPULAR_TAGS = 20;
+
 export default function browsePages(fastify: FastifyInstance): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { articles, tags, profiles } = app.repositories;
@@ -24,7 +27,7 @@ export default function browsePages(fastify: FastifyInstance): void {
     const filter = feed === 'yours' ? { followedBy: viewer!.id } : { tag };
     const [list, tagNames] = await Promise.all([
       articles.list(filter, { limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }, viewer?.id ?? null),
-      tags.inUse(),
+      tags.popular(POPULAR_TAGS),
     ]);
     const params = { feed: feed === 'yours' ? 'yours' : undefined, tag };
     return reply.page('pages/home', {
