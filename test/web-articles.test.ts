@@ -252,8 +252,37 @@ describe('reading and reacting', () => {
     const numbers = dashboard.document.querySelectorAll('.stat .number').map((element) => element.textContent);
 
     expect(numbers).toEqual(['1', '1', '1', '0', '0']);
-    expect(dashboard.document.querySelectorAll('tbody tr')).toHaveLength(1);
-    expect(text(dashboard.document.querySelector('tbody tr'))).toContain('Dashboard article');
+    expect(dashboard.document.querySelectorAll('.table-wrap tbody tr')).toHaveLength(1);
+    expect(text(dashboard.document.querySelector('.table-wrap tbody tr'))).toContain('Dashboard article');
+  });
+
+  it('charts the favorites and comments received over the last 8 weeks as accessible SVG, with the numbers behind them', async () => {
+    const author = new WebClient(testApp.app);
+    await author.signUp();
+    const location = await writeArticle(author);
+    const fans = [new WebClient(testApp.app), new WebClient(testApp.app)];
+    for (const fan of fans) {
+      await fan.signUp();
+      await fan.get(location);
+      await fan.post(`${location}/favorite`);
+    }
+    await fans[0]!.post(`${location}/comments`, { body: 'First' });
+
+    const dashboard = await author.get('/dashboard');
+    const charts = dashboard.document.querySelectorAll('figure.chart');
+
+    expect(charts.map((chart) => text(chart.querySelector('svg title')))).toEqual(['Favorites received, last 8 weeks', 'Comments received, last 8 weeks']);
+    for (const chart of charts) {
+      const svg = chart.querySelector('svg')!;
+      expect(svg.getAttribute('role')).toBe('img');
+      expect(chart.querySelector(`#${svg.getAttribute('aria-describedby')}`)).not.toBeNull();
+      expect(svg.querySelectorAll('rect.chart-bar')).toHaveLength(8);
+      expect(chart.querySelectorAll('table tbody tr')).toHaveLength(8);
+    }
+    // This week is the last bar and the last row: 2 favorites, 1 comment.
+    expect(charts.map((chart) => text(chart.querySelector('table tbody tr:last-child td:last-child')))).toEqual(['2', '1']);
+    expect(text(charts[0]!.querySelector('.chart-summary'))).toMatch(/^2 favorites in 8 weeks; the most, 2, in the week of /);
+    expect(text(charts[1]!.querySelector('.chart-summary'))).toMatch(/^1 comment in 8 weeks/);
   });
 });
 

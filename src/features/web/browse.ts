@@ -4,6 +4,11 @@ import Type from 'typebox';
 import { UsernameParams } from '../profiles/schemas.ts';
 import { FormBase, PAGE_SIZE, PageQuery, pageHref, paginate, viewerOf } from './support.ts';
 import { localRedirectTarget } from '../../lib/redirect-target.ts';
+import { AuthorActivityRepository } from '../articles/activity.ts';
+import { chartStart, countByWeek, weeklyChart } from './charts.ts';
+
+/** How many weeks the dashboard's activity charts cover, this one included. */
+const CHART_WEEKS = 8;
 
 const HomeQuery = Type.Object({
   ...PageQuery.properties,
@@ -18,6 +23,7 @@ const POPULAR_TAGS = 20;
 export default function browsePages(fastify: FastifyInstance): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { articles, tags, profiles } = app.repositories;
+  const activity = new AuthorActivityRepository(app.db);
 
   app.get('/', { config: { access: 'public' }, schema: { hide: true, querystring: HomeQuery } }, async (request, reply) => {
     const viewer = request.viewer;
@@ -77,15 +83,21 @@ export default function browsePages(fastify: FastifyInstance): void {
   app.get('/dashboard', { schema: { hide: true, querystring: PageQuery } }, async (request, reply) => {
     const viewer = viewerOf(request);
     const page = request.query.page ?? 1;
-    const [stats, follows, mine] = await Promise.all([
+    const now = new Date();
+    const [stats, follows, mine, received] = await Promise.all([
       articles.authorStats(viewer.id),
       profiles.followCounts(viewer.id),
       articles.authorDashboard(viewer.id, { limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }),
+      activity.receivedSince(viewer.id, chartStart(now, CHART_WEEKS)),
     ]);
     return reply.page('pages/dashboard', {
       title: 'Dashboard',
       nav: 'dashboard',
       stats: { ...stats, ...follows },
+      charts: [
+        { id: 'favorites-chart', title: `Favorites received, last ${CHART_WEEKS} weeks`, noun: ['favorite', 'favorites'], chart: weeklyChart(countByWeek(received.favorites, now, CHART_WEEKS)) },
+        { id: 'comments-chart', title: `Comments received, last ${CHART_WEEKS} weeks`, noun: ['comment', 'comments'], chart: weeklyChart(countByWeek(received.comments, now, CHART_WEEKS)) },
+      ],
       articles: mine,
       pagination: paginate(page, stats.articles, PAGE_SIZE, (number) => pageHref('/dashboard', {}, number)),
     });
