@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -74,6 +74,8 @@ export class Screenshots {
     this.#dir = join(ROOT, 'test-results', 'screenshots', dialectUnderTest);
     this.#prefix = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
     mkdirSync(this.#dir, { recursive: true });
+    // This test's screenshots from an earlier run would otherwise mix with this run's.
+    for (const file of readdirSync(this.#dir)) if (file.startsWith(`${this.#prefix}-`)) rmSync(join(this.#dir, file));
   }
 
   async take(page: Page, step: string): Promise<void> {
