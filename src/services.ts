@@ -4,6 +4,7 @@ import type { ReadOffMainThread } from './db/database.ts';
 import type { Database } from './db/schema.ts';
 import { AdminRepository } from './features/admin/repository.ts';
 import { AdminService } from './features/admin/service.ts';
+import { AuthorActivityRepository } from './features/articles/activity.ts';
 import { DashboardRepository } from './features/articles/dashboard-repository.ts';
 import { ArticlesRepository } from './features/articles/repository.ts';
 import { CommentsRepository } from './features/comments/repository.ts';
@@ -19,8 +20,9 @@ export interface Repositories {
   readonly users: UsersRepository;
   readonly profiles: ProfilesRepository;
   readonly articles: ArticlesRepository;
-  /** An author's own dashboard statistics. */
+  /** An author's own dashboard statistics, and what their articles received week by week. */
   readonly dashboard: DashboardRepository;
+  readonly activity: AuthorActivityRepository;
   readonly comments: CommentsRepository;
   readonly tags: TagsRepository;
   readonly images: ImagesRepository;
@@ -65,6 +67,7 @@ export function createServices(db: Kysely<Database>, options: ServiceOptions): S
     profiles: new ProfilesRepository(db),
     articles: new ArticlesRepository(db, () => tags.forget(), options.readOffMainThread),
     dashboard: new DashboardRepository(db),
+    activity: new AuthorActivityRepository(db),
     comments: new CommentsRepository(db),
     tags,
     images: new ImagesRepository(db),

@@ -109,7 +109,7 @@ describe('route inventory', () => {
     for (const route of PUBLIC_ROUTES) expect(routes.map(name), route).toContain(route);
   });
 
-  it('lets anonymous visitors reach exactly the public list: every other route wants a token, a session or an admin', async () => {
+  it('lets anonymous visitors reach exactly the public list: every other API route wants a token, every other page (admin pages too) sends them to sign in', async () => {
     const anonymous = new WebClient(testApp.app);
     await anonymous.get('/login');
     const reachable: string[] = [];
@@ -122,11 +122,11 @@ describe('route inventory', () => {
         if (guarded) expect(JSON.parse(response.body), name(route)).toEqual({ errors: { token: [expect.any(String)] } });
       } else if (route.method === 'GET') {
         const page = await anonymous.get(url);
-        guarded = page.status === 403 || (page.status === 303 && page.location?.startsWith('/login') === true);
+        guarded = page.status === 303 && page.location === `/login?next=${encodeURIComponent(url)}`;
       } else {
         // With a valid (signed-out) CSRF token, so only the sign-in requirement can stop it.
         const page = await anonymous.post(url, { back: '/' });
-        guarded = page.status === 403 || (page.status === 303 && page.location === '/login');
+        guarded = page.status === 303 && page.location === '/login';
       }
       if (!guarded) reachable.push(name(route));
     }

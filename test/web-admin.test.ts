@@ -26,10 +26,23 @@ describe('the admin area is for admins only', () => {
   const pages = ['/admin', '/admin/users', '/admin/articles', '/admin/comments', '/admin/audit'];
   const actions = ['/admin/users/1/disable', '/admin/users/1/enable', '/admin/articles/some-slug/delete', '/admin/comments/1/delete'];
 
-  it.each([['anonymous visitors'], ['signed-in non-admins']])('answers 403 to %s on every admin page and action', async (who) => {
+  it('sends anonymous visitors to sign in (and back) from every admin page and action', async () => {
     const browser = new WebClient(testApp.app);
-    if (who === 'signed-in non-admins') await browser.signUp();
-    else await browser.get('/login');
+    await browser.get('/login');
+
+    for (const path of pages) {
+      const page = await browser.get(path);
+      expect([page.status, page.location], path).toEqual([303, `/login?next=${encodeURIComponent(path)}`]);
+    }
+    for (const path of actions) {
+      const page = await browser.post(path);
+      expect([page.status, page.location], path).toEqual([303, '/login']);
+    }
+  });
+
+  it('answers 403 to signed-in non-admins on every admin page and action', async () => {
+    const browser = new WebClient(testApp.app);
+    await browser.signUp();
 
     for (const path of pages) expect((await browser.get(path)).status, path).toBe(403);
     for (const path of actions) expect((await browser.post(path)).status, path).toBe(403);
@@ -46,6 +59,11 @@ describe('the admin area is for admins only', () => {
     expect(home.document.querySelector('a[href="/admin/users"]')).not.toBeNull();
     expect(text(all.document.querySelector('tbody'))).toContain(username);
     expect(found.document.querySelectorAll('tbody tr')).toHaveLength(1);
+    // Disabling is a two-step disclosure (works without JavaScript): the button that posts sits inside it.
+    const confirm = found.document.querySelector('tbody details.confirm');
+    expect(text(confirm?.querySelector('summary'))).toBe(`Disable ${target.username}`);
+    expect(confirm?.querySelector('form')?.getAttribute('action')).toMatch(/^\/admin\/users\/\d+\/disable$/);
+    expect(text(confirm?.querySelector('button'))).toBe(`Yes, disable ${target.username}`);
     expect(text(found.document.querySelector('tbody tr'))).toContain(target.email);
   });
 });

@@ -29,7 +29,9 @@ describe('the editor', () => {
     expect(location).toMatch(/^\/article\/ledger-basics/);
     expect(text(article.document.querySelector('.flash'))).toBe('Your article is published.');
     expect(text(article.document.querySelector('h1'))).toBe('Ledger basics');
-    expect(article.document.querySelector('.article-body h1')?.textContent).toBe('Summary');
+    // A Markdown `#` heading sits one level below the title: the page has a single h1.
+    expect(article.document.querySelectorAll('h1')).toHaveLength(1);
+    expect(article.document.querySelector('.article-body h2')?.textContent).toBe('Summary');
     expect(article.document.querySelector('.article-body strong')?.textContent).toBe('up');
     expect(article.document.querySelectorAll('.tag-list')[0]?.querySelectorAll('a').map((link) => link.textContent)).toEqual(['accounting', 'zebra']);
   });
@@ -52,7 +54,7 @@ describe('the editor', () => {
     expect(body.querySelector('a[href="https://example.com"]')?.getAttribute('rel')).toBe('nofollow noopener noreferrer');
   });
 
-  it('shows every problem next to its field and keeps what was typed', async () => {
+  it('shows every problem next to its field, in the words of its label, and keeps what was typed', async () => {
     const browser = new WebClient(testApp.app);
     await browser.signUp();
     await browser.get('/editor');
@@ -61,7 +63,15 @@ describe('the editor', () => {
 
     expect(page.status).toBe(422);
     expect(text(page.document.querySelector('#title-error'))).toBe("Title can't be blank");
-    expect(text(page.document.querySelector('#body-error'))).toBe("Body can't be blank");
+    expect(text(page.document.querySelector('#body-error'))).toBe("Article (Markdown) can't be blank");
+    expect(text(page.document.querySelector('title'))).toMatch(/^Error: /);
+    // The summary takes focus on load and links each problem to its field.
+    const summary = page.document.querySelector('.error-summary');
+    expect(summary?.hasAttribute('autofocus')).toBe(true);
+    expect(summary?.querySelectorAll('a').map((link) => [link.getAttribute('href'), text(link)])).toEqual([
+      ['#title', "Title can't be blank"],
+      ['#body', "Article (Markdown) can't be blank"],
+    ]);
     expect(page.document.querySelector('#description')?.getAttribute('value')).toBe('Kept');
     expect(page.document.querySelector('#tags')?.getAttribute('value')).toBe('a, b');
   });
@@ -242,7 +252,64 @@ describe('reading and reacting', () => {
     const numbers = dashboard.document.querySelectorAll('.stat .number').map((element) => element.textContent);
 
     expect(numbers).toEqual(['1', '1', '1', '0', '0']);
-    expect(dashboard.document.querySelectorAll('tbody tr')).toHaveLength(1);
-    expect(text(dashboard.document.querySelector('tbody tr'))).toContain('Dashboard article');
+    expect(dashboard.document.querySelectorAll('.table-wrap tbody tr')).toHaveLength(1);
+    expect(text(dashboard.document.querySelector('.table-wrap tbody tr'))).toContain('Dashboard article');
+  });
+
+  it('charts the favorites and comments received over the last 8 weeks as accessible SVG, with the numbers behind them', async () => {
+    const author = new WebClient(testApp.app);
+    await author.signUp();
+    const location = await writeArticle(author);
+    const fans = [new WebClient(testApp.app), new WebClient(testApp.app)];
+    for (const fan of fans) {
+      await fan.signUp();
+      await fan.get(location);
+      await fan.post(`${location}/favorite`);
+    }
+    await fans[0]!.post(`${location}/comments`, { body: 'First' });
+
+    const dashboard = await author.get('/dashboard');
+    const charts = dashboard.document.querySelectorAll('figure.chart');
+
+    expect(charts.map((chart) => text(chart.querySelector('svg title')))).toEqual(['Favorites received, last 8 weeks', 'Comments received, last 8 weeks']);
+    for (const chart of charts) {
+      const svg = chart.querySelector('svg')!;
+      expect(svg.getAttribute('role')).toBe('img');
+      expect(chart.querySelector(`#${svg.getAttribute('aria-describedby')}`)).not.toBeNull();
+      expect(svg.querySelectorAll('rect.chart-bar')).toHaveLength(8);
+      expect(chart.querySelectorAll('table tbody tr')).toHaveLength(8);
+    }
+    // This week is the last bar and the last row: 2 favorites, 1 comment.
+    expect(charts.map((chart) => text(chart.querySelector('table tbody tr:last-child td:last-child')))).toEqual(['2', '1']);
+    expect(text(charts[0]!.querySelector('.chart-summary'))).toMatch(/^2 favorites in 8 weeks; the most, 2, in the week of /);
+    expect(text(charts[1]!.querySelector('.chart-summary'))).toMatch(/^1 comment in 8 weeks/);
+  });
+});
+
+describe('popular tags on the home page', () => {
+  it('lists the most used tags first, at most 20, and marks the selected one', async () => {
+    const browser = new WebClient(testApp.app);
+    await browser.signUp();
+    const often = uniqueName('often');
+    const rare = uniqueName('rare');
+    await writeArticle(browser, { tags: `${rare}, ${often}` });
+    await writeArticle(browser, { tags: often });
+    await writeArticle(browser, { tags: often });
+    const spread = Array.from({ length: 21 }, (_, index) => `${uniqueName('spread')}-${index}`);
+    await writeArticle(browser, { tags: spread.slice(0, 10).join(', ') });
+    await writeArticle(browser, { tags: spread.slice(10, 20).join(', ') });
+    await writeArticle(browser, { tags: spread[20] });
+
+    // Tags stay fresh for a second in this process; the writes above called forget().
+    const home = await browser.get(`/?tag=${often}`);
+    const listed = home.document.querySelectorAll('.sidebar .tag').map((link) => text(link));
+
+    // More than 20 tags are in use: only 20 are listed, and a tag on three articles comes before any on one.
+    expect(listed.length).toBe(20);
+    const usedOnce = listed.filter((tag) => tag === rare || spread.includes(tag));
+    expect(usedOnce.length).toBeGreaterThan(0);
+    expect(listed.indexOf(often)).toBeGreaterThanOrEqual(0);
+    expect(listed.indexOf(often)).toBeLessThan(listed.indexOf(usedOnce[0]!));
+    expect(home.document.querySelector('.sidebar .tag[aria-current="page"]')?.textContent).toBe(often);
   });
 });

@@ -20,7 +20,7 @@ describe('sign up', () => {
     expect(home.document.querySelector('a[href="/editor"]')).not.toBeNull();
   });
 
-  it('shows each problem next to its field, keeps what was typed, and creates nothing', async () => {
+  it('shows every problem next to its field in one pass (the password rules too), keeps what was typed, and creates nothing', async () => {
     const browser = new WebClient(testApp.app);
     await browser.get('/register');
     const page = await browser.post('/register', { username: 'has space', email: 'not-an-email', password: 'weak' });
@@ -28,6 +28,7 @@ describe('sign up', () => {
     expect(page.status).toBe(422);
     expect(text(page.document.querySelector('#username-error'))).toBe('Username is invalid');
     expect(text(page.document.querySelector('#email-error'))).toBe('Email is invalid');
+    expect(text(page.document.querySelector('#password-error'))).toMatch(/^Password is too short .*must contain an upper-case letter, must contain a digit$/);
     expect(page.document.querySelector('#username')?.getAttribute('value')).toBe('has space');
     expect(page.document.querySelector('#username')?.getAttribute('aria-invalid')).toBe('true');
     const users = await testApp.app.db.selectFrom('users').select('id').where('username', '=', 'has space').execute();

@@ -50,7 +50,7 @@ describe('settings', () => {
     const page = await browser.postMultipart('/settings', formFields(credentials, { bio: 'changed', password: 'short' }));
 
     expect(page.status).toBe(422);
-    expect(text(page.document.querySelector('#password-error'))).toContain('Password is too short (minimum is 8 characters)');
+    expect(text(page.document.querySelector('#password-error'))).toContain('New password is too short (minimum is 8 characters)');
     const row = await testApp.app.db.selectFrom('users').select('bio').where('username', '=', credentials.username).executeTakeFirstOrThrow();
     expect(row.bio).toBeNull();
   });

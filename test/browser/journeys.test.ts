@@ -1,10 +1,12 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, launchBrowser, Screenshots, type Stack, startStack } from './harness.ts';
+import { ADMIN, auditPage, DESKTOP, launchBrowser, PHONE, Screenshots, type Stack, startStack } from './harness.ts';
 
 /**
  * The web application in a real browser, with JavaScript turned off throughout: every page and
- * form must work as plain HTML. Screenshots of each page land in test-results/screenshots/.
+ * form must work as plain HTML. Every page state a journey reaches is audited with axe-core at
+ * desktop and phone sizes and must not scroll sideways at 390 or 320 pixels; screenshots of each
+ * (desktop and phone) land in test-results/screenshots/.
  */
 let stack: Stack;
 let browser: Browser;
@@ -15,9 +17,18 @@ const READER = { username: 'charles', email: 'charles@example.com', password: 'D
 let articlePath = '';
 
 async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ javaScriptEnabled: false, baseURL: stack.baseUrl, viewport: { width: 1200, height: 800 } });
+  const context = await browser.newContext({ javaScriptEnabled: false, baseURL: stack.baseUrl, viewport: DESKTOP });
   contexts.push(context);
   return context.newPage();
+}
+
+/** Screenshots the page at both sizes and records (softly, so one run shows them all) its accessibility and layout problems. */
+async function check(page: Page, shots: Screenshots, step: string): Promise<void> {
+  await shots.take(page, step);
+  expect.soft(await auditPage(page, `${shots.name}: ${step}`), `accessibility and layout of ${step}`).toEqual([]);
+  await page.setViewportSize(PHONE);
+  await shots.take(page, `${step}-phone`);
+  await page.setViewportSize(DESKTOP);
 }
 
 async function submit(page: Page, button: string | RegExp): Promise<void> {
@@ -49,7 +60,7 @@ describe('in a real browser, without JavaScript', () => {
 
     await page.goto('/');
     expect(await page.getByRole('heading', { name: 'conduit' }).count()).toBe(1);
-    await shots.take(page, 'home-empty');
+    await check(page, shots, 'home-empty');
 
     await page.getByRole('link', { name: 'Sign up' }).click();
     await page.getByLabel('Username').fill(WRITER.username);
@@ -57,15 +68,18 @@ describe('in a real browser, without JavaScript', () => {
     await page.getByLabel('Password').fill('password');
     await submit(page, 'Sign up');
     expect(await page.locator('#password-error').textContent()).toContain('must contain an upper-case letter');
-    await shots.take(page, 'sign-up-weak-password');
+    // The error summary has focus, so a screen reader announces it and Tab starts from it.
+    expect(await page.evaluate('document.activeElement.className')).toBe('error-summary');
+    expect(await page.title()).toMatch(/^Error: /);
+    await check(page, shots, 'sign-up-weak-password');
 
     await page.getByLabel('Password').fill(WRITER.password);
     await submit(page, 'Sign up');
     expect(await page.locator('.flash').textContent()).toBe(`Welcome to Conduit, ${WRITER.username}.`);
-    await shots.take(page, 'signed-up');
+    await check(page, shots, 'signed-up');
 
     await page.getByRole('link', { name: 'New article' }).click();
-    await shots.take(page, 'editor-new');
+    await check(page, shots, 'editor-new');
     await page.getByLabel('Title').fill('Reconciling the quarter');
     await page.getByLabel("What's this article about?").fill('How we close the books in five days');
     await page.getByLabel('Article (Markdown)').fill('## Day one\n\nMatch **every** bank line.\n\n- invoices\n- payments\n\n> Trust, but verify.');
@@ -73,14 +87,14 @@ describe('in a real browser, without JavaScript', () => {
     await submit(page, 'Publish article');
     articlePath = new URL(page.url()).pathname;
     expect(articlePath).toMatch(/^\/article\/reconciling-the-quarter/);
-    expect(await page.locator('.article-body h2').textContent()).toBe('Day one');
-    await shots.take(page, 'article-published');
+    expect(await page.locator('.article-body h3').textContent()).toBe('Day one');
+    await check(page, shots, 'article-published');
 
     await page.getByRole('link', { name: 'Edit article' }).first().click();
     await page.getByLabel('Article (Markdown)').fill('## Day one\n\nMatch **every** bank line, twice.');
     await submit(page, 'Update article');
     expect(await page.locator('.article-body p').textContent()).toBe('Match every bank line, twice.');
-    await shots.take(page, 'article-edited');
+    await check(page, shots, 'article-edited');
 
     // A real picture to upload: a 96×96 crop of the page itself, as PNG.
     const avatar = await page.screenshot({ clip: { x: 0, y: 0, width: 96, height: 96 } });
@@ -92,21 +106,21 @@ describe('in a real browser, without JavaScript', () => {
     const picture = page.getByAltText('Your current profile picture');
     expect(await picture.getAttribute('src')).toMatch(/^\/images\/[0-9a-f]{64}$/);
     expect(await picture.evaluate((image: { naturalWidth: number }) => image.naturalWidth)).toBe(96);
-    await shots.take(page, 'settings-avatar');
+    await check(page, shots, 'settings-avatar');
 
     await page.goto(`/profile/${WRITER.username}`);
     expect(await page.locator('.article-preview h2').textContent()).toBe('Reconciling the quarter');
-    await shots.take(page, 'profile');
+    await check(page, shots, 'profile');
 
     await page.goto('/dashboard');
     expect(await page.locator('.stat .number').first().textContent()).toBe('1');
-    await shots.take(page, 'dashboard');
+    await check(page, shots, 'dashboard');
 
     await page.goto('/settings');
     await submit(page, 'Sign out');
     expect(await page.locator('.flash').textContent()).toBe('You have signed out.');
     expect(await page.locator('.site-header').getByRole('link', { name: 'Sign in' }).count()).toBe(1);
-    await shots.take(page, 'signed-out');
+    await check(page, shots, 'signed-out');
   });
 
   it('a reader signs in, follows the writer, favorites and comments', async () => {
@@ -125,10 +139,10 @@ describe('in a real browser, without JavaScript', () => {
     await page.getByLabel('Password').fill('Not-The-Password-1');
     await submit(page, 'Sign in');
     expect(await page.locator('.error-summary').textContent()).toContain('Email or password is invalid');
-    await shots.take(page, 'sign-in-refused');
+    await check(page, shots, 'sign-in-refused');
     await page.getByLabel('Password').fill(READER.password);
     await submit(page, 'Sign in');
-    await shots.take(page, 'home-signed-in');
+    await check(page, shots, 'home-signed-in');
 
     await page.goto(articlePath);
     await submit(page, `Follow ${WRITER.username}`);
@@ -138,20 +152,41 @@ describe('in a real browser, without JavaScript', () => {
     await page.getByLabel('Write a comment').fill('Five days is ambitious. How do you handle accruals?');
     await submit(page, 'Post comment');
     expect(await page.locator('.comments .card-body').last().textContent()).toBe('Five days is ambitious. How do you handle accruals?');
-    await shots.take(page, 'article-with-comment');
+    await check(page, shots, 'article-with-comment');
 
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.reload();
-    await shots.take(page, 'article-on-a-phone');
-    await page.setViewportSize({ width: 1200, height: 800 });
+    // An empty comment comes back with the field focused and scrolled into view, not at the top.
+    await submit(page, 'Post comment');
+    expect(await page.evaluate('document.activeElement.id')).toBe('comment-body');
+    expect(await page.evaluate('document.activeElement.getBoundingClientRect().bottom <= window.innerHeight')).toBe(true);
+    await check(page, shots, 'comment-refused');
+
+    await page.goto(`/profile/${WRITER.username}/favorites`);
+    await check(page, shots, 'writer-favorites');
 
     await page.goto('/?feed=yours');
     expect(await page.locator('.article-preview h2').first().textContent()).toBe('Reconciling the quarter');
-    await shots.take(page, 'your-feed');
+    await check(page, shots, 'your-feed');
 
     await page.goto('/no/such/page');
     expect(await page.getByRole('heading', { name: 'Page not found' }).count()).toBe(1);
-    await shots.take(page, 'not-found');
+    await check(page, shots, 'not-found');
+  });
+
+  it('a visitor who is not signed in reads the article, the tag feed and the profile', async () => {
+    const shots = new Screenshots('visitor');
+    const page = await newPage();
+    await page.goto('/?tag=finance');
+    expect(await page.locator('.article-preview h2').first().textContent()).toBe('Reconciling the quarter');
+    await check(page, shots, 'tag-feed');
+    await page.goto(articlePath);
+    await check(page, shots, 'article');
+    await page.goto(`/profile/${WRITER.username}`);
+    await check(page, shots, 'profile');
+    await page.goto('/login');
+    await check(page, shots, 'sign-in');
+    await page.goto('/register');
+    await submit(page, 'Sign up');
+    await check(page, shots, 'sign-up-empty');
   });
 
   it('an admin disables the reader, who is signed out and refused; the audit log records it', async () => {
@@ -165,10 +200,13 @@ describe('in a real browser, without JavaScript', () => {
     await admin.getByRole('link', { name: 'Admin', exact: true }).click();
     await admin.getByLabel('Search users by username or email').fill(READER.username);
     await submit(admin, 'Search');
-    await shots.take(admin, 'users-search');
-    await submit(admin, `Disable ${READER.username}`);
+    await check(admin, shots, 'users-search');
+    // Disabling asks first, without JavaScript: the first click opens the question, the second acts.
+    await admin.locator('summary', { hasText: 'Disable' }).click();
+    await check(admin, shots, 'user-disable-confirm');
+    await submit(admin, `Yes, disable ${READER.username}`);
     expect(await admin.locator('.flash').textContent()).toContain('The account is disabled');
-    await shots.take(admin, 'user-disabled');
+    await check(admin, shots, 'user-disabled');
 
     await reader.goto('/settings');
     expect(new URL(reader.url()).pathname).toBe('/login');
@@ -176,15 +214,19 @@ describe('in a real browser, without JavaScript', () => {
     await reader.getByLabel('Password').fill(READER.password);
     await submit(reader, 'Sign in');
     expect(await reader.locator('.error-summary').textContent()).toContain('Account is disabled');
-    await shots.take(reader, 'disabled-user-refused');
+    await check(reader, shots, 'disabled-user-refused');
 
     await admin.getByRole('link', { name: 'Audit log' }).click();
     expect(await admin.locator('tbody tr').first().textContent()).toContain(`user.disable`);
-    await shots.take(admin, 'audit-log');
+    await check(admin, shots, 'audit-log');
 
     await admin.getByRole('link', { name: 'Comments' }).click();
-    await shots.take(admin, 'comments');
+    await check(admin, shots, 'comments');
     await admin.getByRole('link', { name: 'Articles' }).click();
-    await shots.take(admin, 'articles');
+    await check(admin, shots, 'articles');
+    await admin.goto('/');
+    await check(admin, shots, 'home');
+    await admin.goto(articlePath);
+    await check(admin, shots, 'article');
   });
 });

@@ -4,7 +4,7 @@ import Type from 'typebox';
 import { ClientError, type FieldErrors } from '../../errors.ts';
 import { signIn, signOut } from '../../plugins/external/sessions.ts';
 import { fieldErrorsFor } from '../../validation.ts';
-import { PASSWORD_RULES_SENTENCE } from '../users/password-policy.ts';
+import { PASSWORD_RULES_SENTENCE, passwordProblems } from '../users/password-policy.ts';
 import { LoginBody, RegisterBody } from '../users/schemas.ts';
 import { FormBase, FormText } from './support.ts';
 import { localRedirectTarget } from '../../lib/redirect-target.ts';
@@ -52,8 +52,11 @@ export default function authPages(fastify: FastifyInstance, options: { secureCoo
       password: request.body.password ?? '',
     };
     const page = { title: 'Sign up', nav: 'register', passwordRules: PASSWORD_RULES_SENTENCE, values: { username: values.username, email: values.email } };
-    const invalid = fieldErrorsFor(RegisterBody, { user: values });
-    if (invalid) return renderForm(reply, 'pages/register', 422, { ...page, errors: invalid });
+    // Every problem in one pass: the schema's and the password rules together, not one round each.
+    const errors: FieldErrors = fieldErrorsFor(RegisterBody, { user: values }) ?? {};
+    const weaknesses = values.password === '' ? [] : passwordProblems(values.password);
+    if (weaknesses.length > 0) errors.password = [...new Set([...(errors.password ?? []), ...weaknesses])];
+    if (Object.keys(errors).length > 0) return renderForm(reply, 'pages/register', 422, { ...page, errors });
     try {
       const user = await accounts.register(values);
       await signIn(request, user);

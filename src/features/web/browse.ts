@@ -4,6 +4,10 @@ import Type from 'typebox';
 import { UsernameParams } from '../profiles/schemas.ts';
 import { FormBase, PAGE_SIZE, PageQuery, pageHref, paginate, viewerOf } from './support.ts';
 import { localRedirectTarget } from '../../lib/redirect-target.ts';
+import { chartStart, countByWeek, weeklyChart } from './charts.ts';
+
+/** How many weeks the dashboard's activity charts cover, this one included. */
+const CHART_WEEKS = 8;
 
 const HomeQuery = Type.Object({
   ...PageQuery.properties,
@@ -12,9 +16,12 @@ const HomeQuery = Type.Object({
 });
 
 /** Reading: the home feeds, profiles and the signed-in user's dashboard. */
+/** How many tags the home page's "Popular tags" shows. */
+const POPULAR_TAGS = 20;
+
 export default function browsePages(fastify: FastifyInstance): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { articles, dashboard, tags, profiles } = app.repositories;
+  const { articles, activity, dashboard, tags, profiles } = app.repositories;
 
   app.get('/', { config: { access: 'public' }, schema: { hide: true, querystring: HomeQuery } }, async (request, reply) => {
     const viewer = request.viewer;
@@ -24,7 +31,7 @@ export default function browsePages(fastify: FastifyInstance): void {
     const filter = feed === 'yours' ? { followedBy: viewer!.id } : { tag };
     const [list, tagNames] = await Promise.all([
       articles.list(filter, { limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }, viewer?.id ?? null),
-      tags.inUse(),
+      tags.popular(POPULAR_TAGS),
     ]);
     const params = { feed: feed === 'yours' ? 'yours' : undefined, tag };
     return reply.page('pages/home', {
@@ -74,15 +81,21 @@ export default function browsePages(fastify: FastifyInstance): void {
   app.get('/dashboard', { schema: { hide: true, querystring: PageQuery } }, async (request, reply) => {
     const viewer = viewerOf(request);
     const page = request.query.page ?? 1;
-    const [stats, follows, mine] = await Promise.all([
+    const now = new Date();
+    const [stats, follows, mine, received] = await Promise.all([
       dashboard.authorStats(viewer.id),
       profiles.followCounts(viewer.id),
       dashboard.authorDashboard(viewer.id, { limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }),
+      activity.receivedSince(viewer.id, chartStart(now, CHART_WEEKS)),
     ]);
     return reply.page('pages/dashboard', {
       title: 'Dashboard',
       nav: 'dashboard',
       stats: { ...stats, ...follows },
+      charts: [
+        { id: 'favorites-chart', title: `Favorites received, last ${CHART_WEEKS} weeks`, noun: ['favorite', 'favorites'], chart: weeklyChart(countByWeek(received.favorites, now, CHART_WEEKS)) },
+        { id: 'comments-chart', title: `Comments received, last ${CHART_WEEKS} weeks`, noun: ['comment', 'comments'], chart: weeklyChart(countByWeek(received.comments, now, CHART_WEEKS)) },
+      ],
       articles: mine,
       pagination: paginate(page, stats.articles, PAGE_SIZE, (number) => pageHref('/dashboard', {}, number)),
     });

@@ -25,10 +25,12 @@ export default fp(async function webScope(web: FastifyInstance, options: { confi
     uploadLimitBytes: config.uploadLimitBytes,
     cacheTemplates: config.nodeEnv === 'production',
   });
-  // Deny by default: every page needs a signed-in user unless it declares `config.access`, and
-  // every form post needs its CSRF token, whoever sends it.
+  // Deny by default: every page needs a signed-in user unless it is declared 'public' or
+  // 'optional' in `config.access` ('admin' pages send a visitor to sign in first, then refuse a
+  // signed-in non-admin with 403), and every form post needs its CSRF token, whoever sends it.
   web.addHook('preHandler', async (request, reply) => {
-    if (request.is404 || request.routeOptions.config.access !== undefined) return;
+    const access = request.routeOptions.config.access;
+    if (request.is404 || access === 'public' || access === 'optional') return;
     return requireViewer(request, reply);
   });
   web.addHook('preHandler', (request, reply, done) => {

@@ -61,7 +61,7 @@ export default function settingsPages(fastify: FastifyInstance, options: { uploa
       const problem = await uploadProblem(upload, uploadLimit);
       if (problem !== undefined) errors.avatar = [problem];
     }
-    if (Object.keys(errors).length > 0) return renderForm(reply, 'pages/settings', 422, { ...page, values, errors });
+    if (Object.keys(errors).length > 0) return renderForm(reply, 'pages/settings', 422, { ...page, values, errors, savedImage: viewer.image });
     try {
       if (newPassword) await accounts.confirmPassword(viewer, form.currentPassword ?? '', request.ip);
       const image = upload === undefined ? changes.image : await images.store(upload.data, viewer.id, 'avatar');
@@ -69,7 +69,7 @@ export default function settingsPages(fastify: FastifyInstance, options: { uploa
       if (updated.credentials_version !== viewer.credentials_version) keepSignedIn(request, updated);
     } catch (error) {
       if (!(error instanceof ClientError)) throw error;
-      return renderForm(reply, 'pages/settings', error.statusCode, { ...page, values, errors: error.errors });
+      return renderForm(reply, 'pages/settings', error.statusCode, { ...page, values, errors: error.errors, savedImage: viewer.image });
     }
     reply.flash('success', 'Your settings are saved.');
     return reply.redirect('/settings', 303);
