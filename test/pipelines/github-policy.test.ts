@@ -252,7 +252,7 @@ describe('ci.yml', () => {
     expect(ci.concurrency).toEqual({ group: 'ci-${{ github.workflow }}-${{ github.ref }}', 'cancel-in-progress': "${{ github.event_name == 'pull_request' }}" });
   });
 
-  it('has the lint, test, PostgreSQL, conformance, browser, image, cluster and infrastructure jobs, each through its shared script', () => {
+  it('has a job for every check .ci/run runs, each through its shared script', () => {
     const calls = Object.fromEntries(jobs(ci).map(([name, job]) => [name, steps(job).flatMap((step) => /scripts\/ci\/[\w-]+\.sh.*/.exec(step.run ?? '')?.[0] ?? [])]));
 
     expect(calls).toEqual({
@@ -262,6 +262,10 @@ describe('ci.yml', () => {
       conformance: ['scripts/ci/conformance.sh'],
       'scale-tests': ['scripts/ci/scale-tests.sh'],
       'browser-tests': ['scripts/ci/browser-tests.sh sqlite'],
+      'browser-tests-postgres': ['scripts/ci/browser-tests.sh postgres'],
+      'deploy-checks': ['scripts/ci/deploy-checks.sh'],
+      'pipeline-checks': ['scripts/ci/pipeline-checks.sh'],
+      'container-tests': ['scripts/ci/container-tests.sh'],
       'container-build': ['scripts/ci/build-image.sh docker shipshape ci'],
       'cluster-tests': ['scripts/ci/cluster-tests.sh'],
       'infra-checks': ['scripts/ci/infra-checks.sh'],
@@ -269,7 +273,7 @@ describe('ci.yml', () => {
   });
 
   it('gives the PostgreSQL jobs a postgres:17 service with a health check, and its admin URL', () => {
-    for (const name of ['postgres-tests', 'conformance', 'scale-tests', 'cluster-tests']) {
+    for (const name of ['postgres-tests', 'conformance', 'scale-tests', 'cluster-tests', 'browser-tests-postgres']) {
       const job = ci.jobs[name] as Job;
       const service = job.services?.postgres;
 

@@ -226,7 +226,25 @@ describe('.gitlab-ci.yml', () => {
     expect(staging.resource_group).toBe('staging');
     expect(gitlabNeeds(staging).filter((need) => need.artifacts !== false)).toEqual([{ job: 'build-image', artifacts: true }]);
     expect(gitlabNeeds(staging).map((need) => need.job).sort()).toEqual(
-      ['browser-tests', 'build-image', 'cluster-tests', 'conformance', 'container-scan', 'infra-checks', 'lint', 'npm-audit', 'postgres-tests', 'sbom', 'scale-tests', 'sign-image', 'unit-tests'],
+      [
+        'browser-tests',
+        'browser-tests-postgres',
+        'build-image',
+        'cluster-tests',
+        'conformance',
+        'container-scan',
+        'container-tests',
+        'deploy-checks',
+        'infra-checks',
+        'lint',
+        'npm-audit',
+        'pipeline-checks',
+        'postgres-tests',
+        'sbom',
+        'scale-tests',
+        'sign-image',
+        'unit-tests',
+      ],
     );
     expect(staging.script).toEqual(['bash scripts/ci/promote.sh staging "$IMAGE_REF"', 'bash scripts/ci/smoke.sh "$STAGING_URL" "$CI_COMMIT_SHA"']);
   });
