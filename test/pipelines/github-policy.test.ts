@@ -322,7 +322,7 @@ describe('release.yml', () => {
     const digest = '${{ needs.build.outputs.image }}@${{ needs.build.outputs.digest }}';
     const attest = step('attest', 'actions/attest-build-provenance@');
 
-    expect(step('scan', 'aquasecurity/trivy-action@')?.with).toMatchObject({ 'image-ref': digest, severity: 'HIGH,CRITICAL', 'ignore-unfixed': true, 'exit-code': '1' });
+    expect(step('scan', 'aquasecurity/trivy-action@')?.with).toMatchObject({ 'image-ref': digest, 'trivy-config': 'trivy.yaml' });
     expect(jobText(release.jobs.audit as Job)).toContain('scripts/ci/audit.sh');
     expect(jobText(release.jobs.sbom as Job)).toContain('scripts/ci/sbom.sh');
     expect(steps(release.jobs.sign as Job).map((candidate) => candidate.run).filter(Boolean)).toEqual(['cosign sign --yes "${IMAGE}@${DIGEST}"']);

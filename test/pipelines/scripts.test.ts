@@ -415,9 +415,9 @@ describe('scan-image.sh, with a stand-in trivy', () => {
     const failed = await bash('scan-image.sh', [ref, '--format', 'json'], { PATH: dirty.path, STUB_LOG: dirty.log });
 
     expect(passed.code).toBe(0);
-    expect(stubLines(clean.log)[0]).toMatch(new RegExp(`^trivy image --scanners vuln --severity HIGH,CRITICAL --ignore-unfixed --exit-code 1 ${ref.replace(/[.]/g, '\\.')} \\|`));
+    expect(stubLines(clean.log)[0]).toMatch(new RegExp(`^trivy image --config trivy.yaml ${ref.replace(/[.]/g, '\\.')} \\|`));
     expect(failed.code).toBe(1);
-    expect(stubLines(dirty.log)[0]).toContain(`--exit-code 1 --format json ${ref}`);
+    expect(stubLines(dirty.log)[0]).toContain(`--config trivy.yaml --format json ${ref}`);
   });
 });
 
