@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { renderPrometheusRule, RULES_FILE } from '../../scripts/monitoring/generate-prometheusrule.ts';
 import { schemaErrors, unknownFieldErrors } from '../helpers/kube-schemas.ts';
 import { type Container, find, type KubeObject, kustomize, OVERLAYS, type Overlay, podTemplates, renderOverlay } from '../helpers/manifests.ts';
@@ -288,6 +288,27 @@ describe('Argo CD', () => {
 
     expect(staging.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
     expect(production.syncPolicy.automated).toBeUndefined();
+  });
+
+  it.each(OVERLAYS)('pins the %s application to one commit and one digest of the overlay\'s image (scripts/ci/promote.sh writes both)', (overlay) => {
+    const source = find(argocd, 'Application', `shipshape-${overlay}`).spec?.source as { targetRevision: unknown; kustomize?: { images?: string[] } };
+    const kustomization = parse(readFileSync(join(ROOT, 'deploy/kubernetes/overlays', overlay, 'kustomization.yaml'), 'utf8')) as { images: { name: string; newName: string }[] };
+    const registry = kustomization.images.find((image) => image.name === 'shipshape')?.newName ?? 'no shipshape image';
+
+    // A branch or a tag would let the environment move without a promotion; a commit cannot.
+    expect(source.targetRevision).toMatch(/^[0-9a-f]{40}$/);
+    expect(source.kustomize?.images).toHaveLength(1);
+    expect(source.kustomize?.images?.[0]).toMatch(/^shipshape=[^@\s]+@sha256:[0-9a-f]{64}$/);
+    expect(source.kustomize?.images?.[0]?.split(/[=@]/)[1]).toBe(registry);
+  });
+
+  it('keeps the Applications, and so their pins, in step with main once applied by hand', () => {
+    const applications = find(argocd, 'Application', 'shipshape-applications').spec as { source: { targetRevision: string; path: string; directory: { include: string } }; syncPolicy: { automated?: unknown } };
+    const included = applications.source.directory.include.replace(/^\{|\}$/g, '').split(',');
+
+    expect(applications.source).toMatchObject({ targetRevision: 'main', path: 'deploy/argocd' });
+    expect(included.sort()).toEqual(['application-production.yaml', 'application-staging.yaml', 'project.yaml']);
+    expect(applications.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
   });
 
   it.each(OVERLAYS)('points the %s application at its overlay and namespace, in the project', (overlay) => {

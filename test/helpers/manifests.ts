@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ROOT } from './process.ts';
 
@@ -64,9 +64,9 @@ function kubectlPath(): string {
   return kubectl;
 }
 
-/** `kubectl kustomize <dir>` (kubectl 1.33, pinned), parsed into objects. */
+/** `kubectl kustomize <dir>` (kubectl 1.33, pinned; dir relative to the repository root), parsed into objects. */
 export function kustomize(directory: string): KubeObject[] {
-  const output = execFileSync(kubectlPath(), ['kustomize', join(ROOT, directory)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const output = execFileSync(kubectlPath(), ['kustomize', isAbsolute(directory) ? directory : join(ROOT, directory)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   return parseAllDocuments(output).map((document) => document.toJS() as KubeObject);
 }
 
