@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { renderPrometheusRule, RULES_FILE } from '../../scripts/monitoring/generate-prometheusrule.ts';
 import { schemaErrors, unknownFieldErrors } from '../helpers/kube-schemas.ts';
-import { type Container, find, type KubeObject, kustomize, OVERLAYS, type Overlay, podTemplates, renderOverlay } from '../helpers/manifests.ts';
+import { type Container, find, type KubeObject, kustomize, OVERLAYS, type Overlay, type PodSpec, podTemplates, renderOverlay } from '../helpers/manifests.ts';
 import { ROOT } from '../helpers/process.ts';
 
 const rendered = {} as Record<Overlay, KubeObject[]>;
@@ -157,6 +157,30 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
       ['SESSION_SECRET', `shipshape/${overlay}`],
     ]);
     expect(objects().filter((object) => object.kind === 'Secret')).toEqual([]);
+  });
+
+  it('pulls the app image with registry credentials from an ExternalSecret of its own environment, in every pod that runs it', () => {
+    const pullSecret = find(objects(), 'ExternalSecret', 'shipshape-registry').spec as {
+      target: { name: string; template: { type: string; data: Record<string, string> } };
+      data: { secretKey: string; remoteRef: { key: string; property: string } }[];
+    };
+    expect(pullSecret.target.template.type).toBe('kubernetes.io/dockerconfigjson');
+    expect(Object.keys(pullSecret.target.template.data)).toEqual(['.dockerconfigjson']);
+    expect(pullSecret.data.map((entry) => [entry.secretKey, entry.remoteRef.key, entry.remoteRef.property])).toEqual([
+      ['server', `shipshape/${overlay}`, 'registry_server'],
+      ['username', `shipshape/${overlay}`, 'registry_username'],
+      ['password', `shipshape/${overlay}`, 'registry_password'],
+    ]);
+
+    // Every pod template with a container from the app's (private) repository, whatever its kind.
+    const appRepository = (find(objects(), 'Deployment', 'shipshape').spec?.template as { spec: PodSpec }).spec.containers[0]?.image.split('@')[0] ?? '';
+    const pullers = podTemplates(objects()).filter(({ pod }) => [...pod.containers, ...(pod.initContainers ?? [])].some((container) => container.image.startsWith(`${appRepository}@`)));
+    expect(pullers.map(({ owner }) => owner).sort()).toEqual(['Deployment/shipshape', 'Job/shipshape-migrate']);
+    for (const { owner, pod } of pullers) {
+      const account = objects().find((object) => object.kind === 'ServiceAccount' && object.metadata.name === pod.serviceAccountName);
+      const secrets = [...((account?.imagePullSecrets as { name: string }[] | undefined) ?? []), ...(pod.imagePullSecrets ?? [])].map((secret) => secret.name);
+      expect(secrets, owner).toContain(pullSecret.target.name);
+    }
   });
 
   it('migrates in an Argo CD Sync hook after what it needs and before the Deployment, with the same image, safe to recreate', () => {

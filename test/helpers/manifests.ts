@@ -53,6 +53,8 @@ export interface PodSpec {
   hostIPC?: boolean;
   automountServiceAccountToken?: boolean;
   terminationGracePeriodSeconds?: number;
+  serviceAccountName?: string;
+  imagePullSecrets?: { name: string }[];
 }
 
 export const OVERLAYS = ['staging', 'production'] as const;
