@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { renderPrometheusRule, RULES_FILE } from '../../scripts/monitoring/generate-prometheusrule.ts';
 import { schemaErrors, unknownFieldErrors } from '../helpers/kube-schemas.ts';
-import { type Container, find, type KubeObject, kustomize, OVERLAYS, type Overlay, type PodSpec, podTemplates, renderOverlay } from '../helpers/manifests.ts';
+import { type Container, find, type KubeObject, kustomize, OVERLAYS, type Overlay, type PodSpec, podTemplates, quantity, renderOverlay } from '../helpers/manifests.ts';
 import { ROOT } from '../helpers/process.ts';
 
 const rendered = {} as Record<Overlay, KubeObject[]>;
@@ -23,6 +23,78 @@ beforeAll(() => {
   for (const overlay of OVERLAYS) rendered[overlay] = renderOverlay(overlay);
   argocd = kustomize('deploy/argocd');
 });
+
+/** How many pods of a workload can exist at once, at worst: autoscaled maximum plus rollout surge. */
+function peakPods(objects: KubeObject[], workload: KubeObject): number {
+  const spec = workload.spec as {
+    replicas?: number; parallelism?: number; concurrencyPolicy?: string;
+    strategy?: { rollingUpdate?: { maxSurge?: number | string }; canary?: { maxSurge?: number | string } };
+  };
+  const autoscaler = objects.find((object) => object.kind === 'HorizontalPodAutoscaler' && (object.spec?.scaleTargetRef as { kind: string; name: string }).name === workload.metadata.name && (object.spec?.scaleTargetRef as { kind: string }).kind === workload.kind);
+  const surge = (replicas: number, value: number | string = '25%') => (typeof value === 'number' ? value : Math.ceil((replicas * Number(value.replace('%', ''))) / 100));
+  switch (workload.kind) {
+    case 'Deployment':
+    case 'Rollout': {
+      const replicas = Math.max(spec.replicas ?? 1, (autoscaler?.spec?.maxReplicas as number | undefined) ?? 0);
+      return replicas + surge(replicas, spec.strategy?.rollingUpdate?.maxSurge ?? spec.strategy?.canary?.maxSurge);
+    }
+    case 'StatefulSet':
+      return spec.replicas ?? 1;
+    case 'Job':
+      return spec.parallelism ?? 1;
+    case 'CronJob':
+      // Forbid: never two runs at once. Any other policy lets runs pile up: no fixed peak.
+      if (spec.concurrencyPolicy !== 'Forbid') throw new Error(`CronJob/${workload.metadata.name} may run twice at once`);
+      return 1;
+    default:
+      throw new Error(`no peak for ${workload.kind}`);
+  }
+}
+
+/** The namespace's worst moment, in ResourceQuota's terms, computed from what is rendered. */
+function peakUsage(objects: KubeObject[]): Record<string, number> {
+  const usage: Record<string, number> = { 'requests.cpu': 0, 'requests.memory': 0, 'limits.cpu': 0, 'limits.memory': 0, pods: 0, persistentvolumeclaims: 0, 'requests.storage': 0, 'services.loadbalancers': 0, 'services.nodeports': 0 };
+  const workloads = objects.filter((object) => ['Deployment', 'Rollout', 'StatefulSet', 'Job', 'CronJob'].includes(object.kind));
+  for (const { pod, owner } of podTemplates(workloads.filter((workload) => workload.kind !== 'Rollout')).concat(
+    workloads.filter((workload) => workload.kind === 'Rollout').map((rollout) => ({ owner: `Rollout/${rollout.metadata.name}`, kind: 'Rollout', pod: (rollout.spec?.template as { spec: PodSpec }).spec })),
+  )) {
+    const workload = workloads.find((candidate) => `${candidate.kind}/${candidate.metadata.name}` === owner) as KubeObject;
+    const pods = peakPods(objects, workload);
+    usage.pods = (usage.pods ?? 0) + pods;
+    for (const [kind, resource] of [['requests', 'cpu'], ['requests', 'memory'], ['limits', 'cpu'], ['limits', 'memory']] as const) {
+      const sum = pod.containers.reduce((total, container) => total + quantity(container.resources?.[kind]?.[resource] ?? 0), 0);
+      const init = Math.max(0, ...(pod.initContainers ?? []).map((container) => quantity(container.resources?.[kind]?.[resource] ?? 0)));
+      usage[`${kind}.${resource}`] = (usage[`${kind}.${resource}`] ?? 0) + pods * Math.max(sum, init);
+    }
+    for (const claim of (workload.spec?.volumeClaimTemplates as { spec: { resources: { requests: { storage: string } } } }[] | undefined) ?? []) {
+      usage.persistentvolumeclaims = (usage.persistentvolumeclaims ?? 0) + pods;
+      usage['requests.storage'] = (usage['requests.storage'] ?? 0) + pods * quantity(claim.spec.resources.requests.storage);
+    }
+  }
+  for (const claim of objects.filter((object) => object.kind === 'PersistentVolumeClaim')) {
+    usage.persistentvolumeclaims = (usage.persistentvolumeclaims ?? 0) + 1;
+    usage['requests.storage'] = (usage['requests.storage'] ?? 0) + quantity((claim.spec as { resources: { requests: { storage: string } } }).resources.requests.storage);
+  }
+  for (const service of objects.filter((object) => object.kind === 'Service')) {
+    const type = (service.spec?.type as string | undefined) ?? 'ClusterIP';
+    if (type === 'LoadBalancer') usage['services.loadbalancers'] = (usage['services.loadbalancers'] ?? 0) + 1;
+    if (type === 'LoadBalancer' || type === 'NodePort') usage['services.nodeports'] = (usage['services.nodeports'] ?? 0) + 1;
+  }
+  return usage;
+}
+
+/** Each SSO group's rights in a namespace: the (Cluster)Roles its RoleBindings grant. */
+function grants(objects: KubeObject[]): Record<string, string[]> {
+  const result: Record<string, string[]> = {};
+  for (const binding of objects.filter((object) => object.kind === 'RoleBinding')) {
+    const roleRef = binding.roleRef as { kind: string; name: string };
+    for (const subject of binding.subjects as { kind: string; name: string }[]) {
+      const key = `${subject.kind}:${subject.name}`;
+      result[key] = [...(result[key] ?? []), `${roleRef.kind}/${roleRef.name}`].sort();
+    }
+  }
+  return result;
+}
 
 describe.each(OVERLAYS)('the %s overlay', (overlay) => {
   const namespace = `shipshape-${overlay}`;
@@ -183,6 +255,54 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     }
   });
 
+  it('has a ResourceQuota that holds its peak: autoscaled maximum plus surge, the migration Job, its database and backups', () => {
+    const hard = find(objects(), 'ResourceQuota', 'shipshape').spec?.hard as Record<string, string>;
+    const peak = peakUsage(objects());
+
+    expect(Object.keys(hard).sort()).toEqual(Object.keys(peak).sort());
+    for (const [resource, needed] of Object.entries(peak)) expect(quantity(hard[resource] ?? 'missing'), `${resource}: needs ${needed}`).toBeGreaterThanOrEqual(needed);
+    expect(hard['services.loadbalancers']).toBe('0');
+    // And is applied with the Namespace, before any pod.
+    expect(find(objects(), 'ResourceQuota', 'shipshape').metadata.annotations?.['argocd.argoproj.io/sync-wave']).toBe('-3');
+  });
+
+  it('keeps every container and volume claim inside its LimitRange', () => {
+    const limits = find(objects(), 'LimitRange', 'shipshape').spec?.limits as { type: string; min?: Record<string, string>; max: Record<string, string>; default?: Record<string, string>; defaultRequest?: Record<string, string> }[];
+    const forContainers = limits.find((limit) => limit.type === 'Container');
+    const forClaims = limits.find((limit) => limit.type === 'PersistentVolumeClaim');
+
+    for (const resource of ['cpu', 'memory']) {
+      const [min, max] = [quantity(forContainers?.min?.[resource] ?? 'missing'), quantity(forContainers?.max[resource] ?? 'missing')];
+      expect(quantity(forContainers?.defaultRequest?.[resource] ?? 'missing')).toBeGreaterThanOrEqual(min);
+      expect(quantity(forContainers?.default?.[resource] ?? 'missing')).toBeLessThanOrEqual(max);
+      for (const { owner, container } of containers()) {
+        expect(quantity(container.resources?.requests?.[resource] ?? 0), `${owner} requests.${resource}`).toBeGreaterThanOrEqual(min);
+        expect(quantity(container.resources?.limits?.[resource] ?? 'missing'), `${owner} limits.${resource}`).toBeLessThanOrEqual(max);
+      }
+    }
+    const claims = [
+      ...objects().filter((object) => object.kind === 'PersistentVolumeClaim').map((claim) => claim.spec),
+      ...objects().flatMap((object) => ((object.spec?.volumeClaimTemplates as { spec: Record<string, unknown> }[] | undefined) ?? []).map((template) => template.spec)),
+    ] as { resources: { requests: { storage: string } } }[];
+    for (const claim of claims) expect(quantity(claim.resources.requests.storage)).toBeLessThanOrEqual(quantity(forClaims?.max.storage ?? 'missing'));
+  });
+
+  it('grants people access by their SSO group only: developers edit staging and read production, release managers also operate production', () => {
+    const expected: Record<Overlay, Record<string, string[]>> = {
+      staging: { 'Group:shipshape-developers': ['ClusterRole/edit'], 'Group:shipshape-release-managers': ['ClusterRole/edit'] },
+      production: { 'Group:shipshape-developers': ['ClusterRole/view'], 'Group:shipshape-release-managers': ['ClusterRole/view', 'Role/release-manager'] },
+    };
+
+    expect(grants(objects())).toEqual(expected[overlay]);
+    // No Role of the application's reads Secrets or runs commands in pods.
+    for (const role of objects().filter((object) => object.kind === 'Role')) {
+      for (const rule of role.rules as { resources: string[]; verbs: string[] }[]) {
+        expect(rule.resources.filter((resource) => ['secrets', 'pods/exec', 'pods/attach', 'pods/portforward', '*'].includes(resource)), role.metadata.name).toEqual([]);
+        expect(rule.verbs, role.metadata.name).not.toContain('*');
+      }
+    }
+  });
+
   it('migrates in an Argo CD Sync hook after what it needs and before the Deployment, with the same image, safe to recreate', () => {
     const job = find(objects(), 'Job', 'shipshape-migrate');
     const [template] = podTemplates([job]);
@@ -224,7 +344,8 @@ function comparable(overlay: Overlay): Map<string, unknown> {
   const result = new Map<string, unknown>();
   for (const object of rendered[overlay]) {
     const key = `${object.kind}/${object.metadata.name}`.replace(`shipshape-${overlay}`, 'NAMESPACE');
-    if (environmentOnly.has(key)) continue;
+    // Guardrails and people's access are sized and granted per environment by design (tested above).
+    if (environmentOnly.has(key) || ['ResourceQuota', 'LimitRange', 'Role', 'RoleBinding'].includes(object.kind)) continue;
     const text = JSON.stringify(object)
       .replaceAll(`shipshape-${overlay}`, 'NAMESPACE')
       .replaceAll(`shipshape/${overlay}`, 'SECRET_KEY')
@@ -304,6 +425,32 @@ describe('Argo CD', () => {
     expect(project.sourceRepos).toHaveLength(1);
     expect(project.destinations.map((destination) => destination.namespace).sort()).toEqual(['shipshape-production', 'shipshape-staging']);
     expect(project.clusterResourceWhitelist).toEqual([{ group: '', kind: 'Namespace' }]);
+  });
+
+  it('admits every object the overlays render: no kind they need is fenced out', () => {
+    const project = find(argocd, 'AppProject', 'shipshape').spec as {
+      clusterResourceWhitelist?: { group: string; kind: string }[];
+      namespaceResourceBlacklist?: { group: string; kind: string }[];
+      namespaceResourceWhitelist?: { group: string; kind: string }[];
+    };
+    const matches = (rules: { group: string; kind: string }[] | undefined, object: KubeObject) =>
+      (rules ?? []).some((rule) => rule.group === (object.apiVersion.includes('/') ? object.apiVersion.split('/')[0] : '') && (rule.kind === '*' || rule.kind === object.kind));
+    const refused = OVERLAYS.flatMap((overlay) => rendered[overlay])
+      .filter((object) => (object.metadata.namespace === undefined ? !matches(project.clusterResourceWhitelist, object) : matches(project.namespaceResourceBlacklist, object) || (project.namespaceResourceWhitelist !== undefined && !matches(project.namespaceResourceWhitelist, object))))
+      .map((object) => `${object.kind}/${object.metadata.name}`);
+
+    expect(refused).toEqual([]);
+    // The kinds the project used to forbid are among them.
+    expect(rendered.production.map((object) => object.kind)).toEqual(expect.arrayContaining(['ResourceQuota', 'LimitRange', 'Role', 'RoleBinding']));
+  });
+
+  it('gives the same SSO groups their Argo CD roles: developers sync staging, release managers production', () => {
+    const roles = (find(argocd, 'AppProject', 'shipshape').spec as { roles: { name: string; policies: string[]; groups: string[] }[] }).roles;
+    const syncs = Object.fromEntries(roles.map((role) => [role.groups.join(','), role.policies.filter((policy) => policy.includes(', sync,')).map((policy) => policy.split(', ')[4])]));
+
+    expect(syncs).toEqual({ 'shipshape-developers': ['shipshape/shipshape-staging'], 'shipshape-release-managers': ['shipshape/shipshape-production'] });
+    const kubernetesGroups = new Set(OVERLAYS.flatMap((overlay) => Object.keys(grants(rendered[overlay]))).map((subject) => subject.replace('Group:', '')));
+    expect([...kubernetesGroups].sort()).toEqual(Object.keys(syncs).sort());
   });
 
   it('syncs staging automatically with prune and self-heal, and production only by hand', () => {

@@ -95,3 +95,13 @@ export function find(objects: KubeObject[], kind: string, name: string): KubeObj
   if (!found) throw new Error(`${kind}/${name} is not rendered`);
   return found;
 }
+
+const QUANTITY = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
+const SUFFIX: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/** A Kubernetes quantity ("250m", "2", "512Mi") as a number of cores or bytes. */
+export function quantity(value: string | number): number {
+  const match = QUANTITY.exec(String(value));
+  if (!match?.[1]) throw new Error(`not a quantity this test reads: ${String(value)}`);
+  return Number(match[1]) * (SUFFIX[match[2] ?? ''] ?? Number.NaN);
+}

@@ -87,6 +87,8 @@ describe('values.schema.json', () => {
     ['a tag instead of a digest', ['--set', 'image.digest=v1.2.3'], "at '/image/digest'"],
     ['a secret in the ConfigMap', ['--set', 'config.JWT_SECRET=hunter2'], "invalid propertyName 'JWT_SECRET'"],
     ['a log level the app rejects', ['--set', 'config.LOG_LEVEL=verbose'], "at '/config/LOG_LEVEL'"],
+    ['a group given more than edit', ['--set', 'access.developers.clusterRole=admin'], "at '/access/developers/clusterRole'"],
+    ['a quota on something unknown', ['--set', 'guardrails.quota.gpus=1'], "invalid propertyName 'gpus'"],
   ])('rejects %s at install', async (_name, extra, message) => {
     const values = extra.length === 0 ? [] : ['--values', join(CHART, 'values-staging.yaml')];
     const result = await runHelm(['template', 'shipshape', CHART, ...values, ...extra]);
