@@ -225,8 +225,8 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
 
     expect(keys).toEqual([
       ['DATABASE_URL', `shipshape/${overlay}`],
-      ['JWT_SECRET', `shipshape/${overlay}`],
-      ['SESSION_SECRET', `shipshape/${overlay}`],
+      ['JWT_SECRETS', `shipshape/${overlay}`],
+      ['SESSION_SECRETS', `shipshape/${overlay}`],
     ]);
     expect(objects().filter((object) => object.kind === 'Secret')).toEqual([]);
   });
@@ -239,9 +239,9 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     expect(pullSecret.target.template.type).toBe('kubernetes.io/dockerconfigjson');
     expect(Object.keys(pullSecret.target.template.data)).toEqual(['.dockerconfigjson']);
     expect(pullSecret.data.map((entry) => [entry.secretKey, entry.remoteRef.key, entry.remoteRef.property])).toEqual([
-      ['server', `shipshape/${overlay}`, 'registry_server'],
-      ['username', `shipshape/${overlay}`, 'registry_username'],
-      ['password', `shipshape/${overlay}`, 'registry_password'],
+      ['server', `shipshape/${overlay}/registry`, 'server'],
+      ['username', `shipshape/${overlay}/registry`, 'username'],
+      ['password', `shipshape/${overlay}/registry`, 'password'],
     ]);
 
     // Every pod template with a container from the app's (private) repository, whatever its kind.
