@@ -1,6 +1,6 @@
 # The environment's application secrets in Secrets Manager, one JSON entry whose properties the
 # ExternalSecret maps to DATABASE_URL, JWT_SECRETS and SESSION_SECRETS (key rings of one key
-# here; a rotation edits the entry, docs/runbooks/rotate-secrets.md). The values are generated
+# here; a rotation edits the entry, docs/secret-rotation.md). The values are generated
 # by the environment as ephemeral values and written write-only: they exist in Secrets Manager
 # and nowhere else (not in this repository, not in the state, not in any output or plan).
 
