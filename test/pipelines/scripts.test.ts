@@ -81,18 +81,19 @@ async function gitOut(cwd: string, ...args: string[]): Promise<string> {
   return result.stdout.trim();
 }
 
-/** A Git repository with the staging Application committed on main; returns it and that commit. */
+/** A Git repository with both Applications committed on main; returns it and that commit. */
 async function applicationRepository(): Promise<{ repository: string; commit: string }> {
   const repository = scratchDir('gitops');
   mkdirSync(join(repository, 'deploy/argocd'), { recursive: true });
   writeFileSync(join(repository, 'deploy/argocd/application-staging.yaml'), APPLICATION);
+  writeFileSync(join(repository, 'deploy/argocd/application-production.yaml'), APPLICATION.replaceAll('staging', 'production'));
   await gitOut(repository, 'init', '--quiet', '--initial-branch', 'main');
   await gitOut(repository, 'add', '--all');
   await gitOut(repository, 'commit', '--quiet', '--message', 'staging application');
   return { repository, commit: await gitOut(repository, 'rev-parse', 'HEAD') };
 }
 
-const applicationIn = (repository: string) => readFileSync(join(repository, 'deploy/argocd/application-staging.yaml'), 'utf8');
+const applicationIn = (repository: string, environment = 'staging') => readFileSync(join(repository, `deploy/argocd/application-${environment}.yaml`), 'utf8');
 const pinned = (commit: string, ref: string) => APPLICATION.replace(ZERO_COMMIT, commit).replace(ZERO_IMAGE, ref);
 
 describe('set-image.ts', () => {
@@ -237,6 +238,26 @@ describe('promote.sh, committing only (PROMOTE_PUSH=false)', () => {
     expect(await gitOut(repository, 'rev-list', '--count', 'HEAD')).toBe('1');
   });
 
+  it('pins production only to a commit and digest staging has run, now or before', async () => {
+    const neverStaged = await promote('production', `${IMAGE}@${DIGEST_A}`);
+    expect(neverStaged.code).toBe(1);
+    expect(neverStaged.stderr).toContain('staging never ran that pair');
+
+    await promote('staging', `${IMAGE}@${DIGEST_A}`);
+    await promote('staging', `${IMAGE}@${DIGEST_B}`);
+    // Another digest at the same commit is another pair: refused too.
+    writeFileSync(join(repository, 'README.md'), 'a later commit\n');
+    await gitOut(repository, 'add', 'README.md');
+    await gitOut(repository, 'commit', '--quiet', '--message', 'a later commit');
+    const later = await gitOut(repository, 'rev-parse', 'HEAD');
+    expect((await promote('production', `${IMAGE}@${DIGEST_A}`, later)).stderr).toContain('staging never ran that pair');
+
+    // Staging has moved on to DIGEST_B; what it ran before can still go to production (or back to it).
+    const earlier = await promote('production', `${IMAGE}@${DIGEST_A}`);
+    expect(earlier.code, earlier.stderr).toBe(0);
+    expect(readPin(applicationIn(repository, 'production'))).toEqual({ revision: commit, images: [`shipshape=${IMAGE}@${DIGEST_A}`, 'busybox=docker.io/library/busybox:1.36'] });
+  });
+
   it('fails, committing nothing, when the Application cannot be edited', async () => {
     writeFileSync(join(repository, 'deploy/argocd/application-staging.yaml'), 'kind: Kustomization\n');
     await gitOut(repository, 'commit', '--quiet', '--all', '--message', 'a broken application');
@@ -311,6 +332,19 @@ describe('promote.sh, pushing to the GitOps branch', () => {
 
     expect(result.code).toBe(0);
     expect(await gitOut(remote, 'rev-parse', 'main')).toBe(before);
+  });
+
+  it('pins production, from a shallow checkout, to the pair staging ran, and refuses one it did not', async () => {
+    const production = (ref: string) => bash('promote.sh', ['production', ref], { PROMOTE_REPO: checkout, PROMOTE_BRANCH: 'main', GIT_SHA: built });
+
+    const refused = await production(`${IMAGE}@${DIGEST_A}`);
+    const promoted = await production(`${IMAGE}@${DIGEST_B}`);
+
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('staging never ran that pair');
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(readPin(await gitOut(remote, 'show', 'main:deploy/argocd/application-production.yaml')).revision).toBe(built);
+    expect(await gitOut(remote, 'log', '-1', '--format=%s', 'main')).toBe(`Promote shipshape to production: ${DIGEST_B} [skip ci]`);
   });
 
   it('fails when it cannot push', async () => {
