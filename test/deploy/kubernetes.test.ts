@@ -54,11 +54,8 @@ function peakPods(objects: KubeObject[], workload: KubeObject): number {
 /** The namespace's worst moment, in ResourceQuota's terms, computed from what is rendered. */
 function peakUsage(objects: KubeObject[]): Record<string, number> {
   const usage: Record<string, number> = { 'requests.cpu': 0, 'requests.memory': 0, 'limits.cpu': 0, 'limits.memory': 0, pods: 0, persistentvolumeclaims: 0, 'requests.storage': 0, 'services.loadbalancers': 0, 'services.nodeports': 0 };
-  const workloads = objects.filter((object) => ['Deployment', 'Rollout', 'StatefulSet', 'Job', 'CronJob'].includes(object.kind));
-  for (const { pod, owner } of podTemplates(workloads.filter((workload) => workload.kind !== 'Rollout')).concat(
-    workloads.filter((workload) => workload.kind === 'Rollout').map((rollout) => ({ owner: `Rollout/${rollout.metadata.name}`, kind: 'Rollout', pod: (rollout.spec?.template as { spec: PodSpec }).spec })),
-  )) {
-    const workload = workloads.find((candidate) => `${candidate.kind}/${candidate.metadata.name}` === owner) as KubeObject;
+  for (const { pod, owner } of podTemplates(objects)) {
+    const workload = objects.find((candidate) => `${candidate.kind}/${candidate.metadata.name}` === owner) as KubeObject;
     const pods = peakPods(objects, workload);
     usage.pods = (usage.pods ?? 0) + pods;
     for (const [kind, resource] of [['requests', 'cpu'], ['requests', 'memory'], ['limits', 'cpu'], ['limits', 'memory']] as const) {
@@ -245,9 +242,10 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     ]);
 
     // Every pod template with a container from the app's (private) repository, whatever its kind.
-    const appRepository = (find(objects(), 'Deployment', 'shipshape').spec?.template as { spec: PodSpec }).spec.containers[0]?.image.split('@')[0] ?? '';
+    const appRepository = (find(objects(), 'Job', 'shipshape-migrate').spec?.template as { spec: PodSpec }).spec.containers[0]?.image.split('@')[0] ?? '';
     const pullers = podTemplates(objects()).filter(({ pod }) => [...pod.containers, ...(pod.initContainers ?? [])].some((container) => container.image.startsWith(`${appRepository}@`)));
-    expect(pullers.map(({ owner }) => owner).sort()).toEqual(['Deployment/shipshape', 'Job/shipshape-migrate']);
+    expect(pullers.map(({ owner }) => owner)).toContain('Job/shipshape-migrate');
+    expect(pullers.some(({ owner }) => /^(Deployment|Rollout)\/shipshape$/.test(owner))).toBe(true);
     for (const { owner, pod } of pullers) {
       const account = objects().find((object) => object.kind === 'ServiceAccount' && object.metadata.name === pod.serviceAccountName);
       const secrets = [...((account?.imagePullSecrets as { name: string }[] | undefined) ?? []), ...(pod.imagePullSecrets ?? [])].map((secret) => secret.name);

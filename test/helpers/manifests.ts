@@ -76,7 +76,7 @@ export function renderOverlay(overlay: Overlay): KubeObject[] {
   return kustomize(`deploy/kubernetes/overlays/${overlay}`);
 }
 
-const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Rollout']);
 
 /** Every Pod template in the objects, with where it came from. */
 export function podTemplates(objects: KubeObject[]): { owner: string; kind: string; pod: PodSpec }[] {
