@@ -73,6 +73,7 @@ module "cluster" {
   private_subnet_ids    = module.network.private_subnet_ids
   public_access_cidrs   = var.api_access_cidrs
   admin_role_arns       = var.admin_role_arns
+  team_role_groups      = var.team_role_groups
   secret_arns           = [module.secrets.secret_arn, module.secrets.alerting_secret_arn, module.secrets.registry_secret_arn]
   secrets_kms_key_arn   = module.secrets.kms_key_arn
   backup_retention_days = 30
