@@ -70,7 +70,7 @@ async function validate(objects: KubeObject[]): Promise<string[]> {
 describe.each(OVERLAYS)('the %s platform (deploy/platform/envs/<environment>)', (environment) => {
   it('validates every Application and the AppProject against the Argo CD schemas and types', async () => {
     expect(await validate(platforms[environment] ?? [])).toEqual([]);
-    expect((platforms[environment] ?? []).map((object) => object.kind).sort()).toEqual(['AppProject', ...Array<string>(11).fill('Application')]);
+    expect((platforms[environment] ?? []).map((object) => object.kind).sort()).toEqual(['AppProject', ...Array<string>(12).fill('Application')]);
   });
 
   it('installs each add-on from its chart repository at a pinned version, with values files that exist', () => {
@@ -78,7 +78,7 @@ describe.each(OVERLAYS)('the %s platform (deploy/platform/envs/<environment>)', 
     const project = find(platforms[environment] ?? [], 'AppProject', 'platform').spec as { sourceRepos: string[] };
 
     expect(charts.map(({ source }) => source.chart).sort()).toEqual([
-      'aws-load-balancer-controller', 'cert-manager', 'cluster-autoscaler', 'external-secrets', 'ingress-nginx', 'kube-prometheus-stack', 'kyverno', 'metrics-server', 'velero',
+      'argo-rollouts', 'aws-load-balancer-controller', 'cert-manager', 'cluster-autoscaler', 'external-secrets', 'ingress-nginx', 'kube-prometheus-stack', 'kyverno', 'metrics-server', 'velero',
     ]);
     for (const { name, source } of charts) {
       expect(source.targetRevision, name).toMatch(EXACT_VERSION);
@@ -94,7 +94,10 @@ describe.each(OVERLAYS)('the %s platform (deploy/platform/envs/<environment>)', 
     }
     // ingress-nginx's Service needs the load balancer controller's webhook; its ServiceMonitor the Prometheus CRDs.
     expect(wave(environment, 'kube-prometheus-stack')).toBeLessThan(wave(environment, 'ingress-nginx'));
-    for (const operator of ['cert-manager', 'external-secrets', 'kyverno', 'kube-prometheus-stack', 'ingress-nginx', 'velero']) {
+    // Argo Rollouts' ServiceMonitor needs the Prometheus CRDs; Shipshape's Rollout needs its CRDs.
+    expect(wave(environment, 'kube-prometheus-stack')).toBeLessThan(wave(environment, 'argo-rollouts'));
+    expect(wave(environment, 'argo-rollouts')).toBeLessThan(wave(environment, 'shipshape-applications'));
+    for (const operator of ['cert-manager', 'external-secrets', 'kyverno', 'kube-prometheus-stack', 'ingress-nginx', 'argo-rollouts', 'velero']) {
       expect(wave(environment, operator), `${operator} < platform-config`).toBeLessThan(wave(environment, 'platform-config'));
     }
     expect(wave(environment, 'platform-config')).toBeLessThan(wave(environment, 'shipshape-applications'));
