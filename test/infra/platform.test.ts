@@ -116,17 +116,18 @@ describe.each(OVERLAYS)('the %s platform (deploy/platform/envs/<environment>)', 
 
     const other = OVERLAYS.find((candidate) => candidate !== environment) ?? '';
 
-    expect(patches.match(new RegExp(`value: shipshape/${environment}/alerting`, 'g'))).toHaveLength(2);
+    // Alertmanager's two receivers and Argo CD notifications' chat webhook.
+    expect(patches.match(new RegExp(`value: shipshape/${environment}/alerting`, 'g'))).toHaveLength(3);
     expect(patches).not.toContain(`shipshape/${other}/`);
   });
 });
 
 describe('deploy/platform/config', () => {
-  it('validates the ClusterIssuers, the ClusterSecretStore and the ExternalSecret against their CRD schemas and types', async () => {
+  it('validates the ClusterIssuers, the ClusterSecretStore and the ExternalSecrets against their CRD schemas and types', async () => {
     const checked = config.filter((object) => object.apiVersion !== 'kyverno.io/v1');
 
     expect(checked.map((object) => `${object.kind}/${object.metadata.name}`).sort()).toEqual([
-      'ClusterIssuer/letsencrypt', 'ClusterIssuer/letsencrypt-staging', 'ClusterSecretStore/shipshape-secret-store', 'ExternalSecret/alertmanager-receivers',
+      'ClusterIssuer/letsencrypt', 'ClusterIssuer/letsencrypt-staging', 'ClusterSecretStore/shipshape-secret-store', 'ExternalSecret/alertmanager-receivers', 'ExternalSecret/argocd-notifications-secret',
     ]);
     expect(await validate(checked)).toEqual([]);
   });
@@ -138,7 +139,7 @@ describe('deploy/platform/config', () => {
 
     for (const issuer of issuers) expect(config.some((object) => object.kind === 'ClusterIssuer' && object.metadata.name === issuer), String(issuer)).toBe(true);
     expect(new Set(stores)).toEqual(new Set(['shipshape-secret-store']));
-    expect(store.conditions[0]?.namespaces.sort()).toEqual(['monitoring', 'shipshape-production', 'shipshape-staging']);
+    expect(store.conditions[0]?.namespaces.sort()).toEqual(['argocd', 'monitoring', 'shipshape-production', 'shipshape-staging']);
   });
 });
 
