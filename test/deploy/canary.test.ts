@@ -2,8 +2,9 @@
  * Production's canary (deploy/kubernetes/components/canary, Argo Rollouts) offline: the Rollout
  * takes the Deployment's pod template, steps 10% → 50% → 100% with pauses, routes the canary's
  * share through ingress-nginx and is judged by the AnalysisTemplate; staging stays a rolling
- * Deployment. The schemas of the Rollout and the AnalysisTemplate are checked with every other
- * object in kubernetes.test.ts. Here the analysis itself runs: the AnalysisTemplate's own
+ * Deployment. The Rollout and the AnalysisTemplate pass the Argo Rollouts CRD schemas and types
+ * (as every object in kubernetes.test.ts), which are shown to catch a misspelling and a wrong
+ * type. And the analysis itself runs: the AnalysisTemplate's own
  * queries, with the Rollout's arguments substituted, and its own successConditions, are
  * evaluated by promtool over recorded series of a good release (passes) and of bad ones (a 5xx
  * spike, a slow p99: fail). What only a live cluster shows (the controller's traffic shifting,
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { schemaErrors, unknownFieldErrors } from '../helpers/kube-schemas.ts';
 import { find, type KubeObject, kustomize, renderOverlay } from '../helpers/manifests.ts';
 import { ROOT } from '../helpers/process.ts';
 
@@ -141,6 +143,29 @@ describe('the production Rollout', () => {
     for (const metric of template().metrics) {
       expect(metric.provider.prometheus.address).toBe(`http://${values.fullnameOverride}-prometheus.${stack.destination.namespace}.svc:9090`);
     }
+  });
+});
+
+describe('the Argo Rollouts schemas (@kubernetes-models/argo-rollouts) the overlay is checked against', () => {
+  it('pass the Rollout and the AnalysisTemplate as rendered', async () => {
+    const objects = [find(production, 'Rollout', 'shipshape'), find(production, 'AnalysisTemplate', 'shipshape-slo')];
+
+    for (const object of objects) expect(await schemaErrors(object), object.kind).toBeUndefined();
+    expect(unknownFieldErrors(objects)).toEqual([]);
+  });
+
+  it('would catch a misspelt field and a wrong type in either', async () => {
+    const rollout = structuredClone(find(production, 'Rollout', 'shipshape'));
+    const canary = (rollout.spec?.strategy as { canary: Record<string, unknown> }).canary;
+    canary.trafficRoutng = canary.trafficRouting;
+    const analysis = structuredClone(find(production, 'AnalysisTemplate', 'shipshape-slo'));
+    const [metric] = analysis.spec?.metrics as Record<string, unknown>[];
+    if (metric) metric.successCondtion = metric.successCondition;
+    const wrongType = structuredClone(find(production, 'Rollout', 'shipshape'));
+    (wrongType.spec as { replicas: unknown }).replicas = 'three';
+
+    expect(unknownFieldErrors([rollout, analysis]).join('\n')).toMatch(/trafficRoutng[\s\S]*successCondtion/);
+    expect(await schemaErrors(wrongType)).toMatch(/replicas/);
   });
 });
 
