@@ -184,11 +184,15 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     expect(spec.rules.flatMap((rule) => rule.http.paths.map((path) => path.backend.service.port.name))).toEqual(['http']);
   });
 
-  it('scrapes the metrics port the Service exposes, with the generated rules', () => {
-    const service = find(objects(), 'Service', 'shipshape');
+  it('scrapes the metrics port through its own Service, never exposed by the traffic Service, with the generated rules', () => {
+    const traffic = find(objects(), 'Service', 'shipshape');
+    const metrics = find(objects(), 'Service', 'shipshape-metrics');
     const monitor = find(objects(), 'ServiceMonitor', 'shipshape');
 
-    expect((service.spec?.ports as { name: string }[]).map((port) => port.name)).toContain('metrics');
+    expect((traffic.spec?.ports as { name: string }[]).map((port) => port.name)).toEqual(['http']);
+    expect((metrics.spec?.ports as { name: string }[]).map((port) => port.name)).toEqual(['metrics']);
+    expect((monitor.spec?.selector as { matchLabels: Record<string, string> }).matchLabels).toEqual({ 'app.kubernetes.io/name': 'shipshape', 'app.kubernetes.io/component': 'metrics' });
+    expect(metrics.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'shipshape', 'app.kubernetes.io/component': 'metrics' });
     expect(monitor.spec?.endpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
     expect(find(objects(), 'PrometheusRule', 'shipshape').spec?.groups).toBeDefined();
   });
@@ -196,7 +200,8 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
 
 /** An overlay with the differences we intend between environments taken out. */
 function comparable(overlay: Overlay): Map<string, unknown> {
-  const environmentOnly = new Set(['StatefulSet/postgres', 'Service/postgres', 'ExternalSecret/postgres-credentials', 'NetworkPolicy/postgres-allow-shipshape', 'NetworkPolicy/shipshape-allow-database', 'ConfigMap/shipshape-dashboard', 'PersistentVolumeClaim/postgres-backups', 'CronJob/postgres-backup', 'NetworkPolicy/postgres-backup-egress']);
+  // Production's canary (components/canary, test/deploy/canary.test.ts) and staging's database.
+  const environmentOnly = new Set(['Rollout/shipshape', 'AnalysisTemplate/shipshape-slo', 'Service/shipshape-canary', 'StatefulSet/postgres', 'Service/postgres', 'ExternalSecret/postgres-credentials', 'NetworkPolicy/postgres-allow-shipshape', 'NetworkPolicy/shipshape-allow-database', 'ConfigMap/shipshape-dashboard', 'PersistentVolumeClaim/postgres-backups', 'CronJob/postgres-backup', 'NetworkPolicy/postgres-backup-egress']);
   const result = new Map<string, unknown>();
   for (const object of rendered[overlay]) {
     const key = `${object.kind}/${object.metadata.name}`.replace(`shipshape-${overlay}`, 'NAMESPACE');
@@ -215,6 +220,8 @@ function comparable(overlay: Overlay): Map<string, unknown> {
       for (const container of pod.containers) delete container.resources;
     }
     if (copy.kind === 'HorizontalPodAutoscaler') {
+      // The Deployment in staging, the canary Rollout in production.
+      delete copy.spec?.scaleTargetRef;
       delete copy.spec?.minReplicas;
       delete copy.spec?.maxReplicas;
     }
@@ -225,7 +232,7 @@ function comparable(overlay: Overlay): Map<string, unknown> {
 }
 
 describe('staging and production', () => {
-  it('differ only where intended: namespace, host, replicas, resources, image, database, log level', () => {
+  it('differ only where intended: namespace, host, replicas, resources, image, database, log level, production\'s canary', () => {
     const staging = comparable('staging');
     const production = comparable('production');
 
@@ -234,7 +241,8 @@ describe('staging and production', () => {
   });
 
   it('size production above staging', () => {
-    const replicas = (overlay: Overlay) => find(rendered[overlay], 'Deployment', 'shipshape').spec?.replicas as number;
+    // Production's pods belong to the canary Rollout (its Deployment is only the template).
+    const replicas = (overlay: Overlay) => find(rendered[overlay], overlay === 'production' ? 'Rollout' : 'Deployment', 'shipshape').spec?.replicas as number;
     const bounds = (overlay: Overlay) => find(rendered[overlay], 'HorizontalPodAutoscaler', 'shipshape').spec as { minReplicas: number; maxReplicas: number };
 
     expect(replicas('staging')).toBe(2);
