@@ -24,11 +24,15 @@ beforeAll(() => {
   argocd = kustomize('deploy/argocd');
 });
 
-/** How many pods of a workload can exist at once, at worst: autoscaled maximum plus rollout surge. */
+/**
+ * How many pods of a workload can exist at once, at worst: the autoscaled maximum plus a rolling
+ * update's surge; for a canary that splits traffic at the ingress, the stable pods plus as many
+ * canary pods again (at 100% both sets run until the old one is scaled down).
+ */
 function peakPods(objects: KubeObject[], workload: KubeObject): number {
   const spec = workload.spec as {
     replicas?: number; parallelism?: number; concurrencyPolicy?: string;
-    strategy?: { rollingUpdate?: { maxSurge?: number | string }; canary?: { maxSurge?: number | string } };
+    strategy?: { rollingUpdate?: { maxSurge?: number | string }; canary?: { maxSurge?: number | string; trafficRouting?: unknown; dynamicStableScale?: boolean } };
   };
   const autoscaler = objects.find((object) => object.kind === 'HorizontalPodAutoscaler' && (object.spec?.scaleTargetRef as { kind: string; name: string }).name === workload.metadata.name && (object.spec?.scaleTargetRef as { kind: string }).kind === workload.kind);
   const surge = (replicas: number, value: number | string = '25%') => (typeof value === 'number' ? value : Math.ceil((replicas * Number(value.replace('%', ''))) / 100));
@@ -36,7 +40,11 @@ function peakPods(objects: KubeObject[], workload: KubeObject): number {
     case 'Deployment':
     case 'Rollout': {
       const replicas = Math.max(spec.replicas ?? 1, (autoscaler?.spec?.maxReplicas as number | undefined) ?? 0);
-      return replicas + surge(replicas, spec.strategy?.rollingUpdate?.maxSurge ?? spec.strategy?.canary?.maxSurge);
+      // A Deployment kept at zero as a Rollout's template never starts a pod, surge or not.
+      if (replicas === 0) return 0;
+      const canary = spec.strategy?.canary;
+      if (canary?.trafficRouting && !canary.dynamicStableScale) return 2 * replicas;
+      return replicas + surge(replicas, spec.strategy?.rollingUpdate?.maxSurge ?? canary?.maxSurge);
     }
     case 'StatefulSet':
       return spec.replicas ?? 1;
@@ -173,7 +181,8 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
       expect(container.image, where).toMatch(/(@sha256:[0-9a-f]{64}|:[\w][\w.-]{0,127})$/);
       expect(container.image, where).not.toMatch(/:latest(@|$)/);
     }
-    const app = containers().filter(({ container }) => container.name === 'shipshape' || container.name === 'migrate');
+    // A Rollout with a workloadRef runs its Deployment's template: the same container, once.
+    const app = containers().filter(({ kind, container }) => kind !== 'Rollout' && (container.name === 'shipshape' || container.name === 'migrate'));
     expect(app).toHaveLength(2);
     for (const { container } of app) expect(container.image).toMatch(/^[^@\s]+@sha256:[0-9a-f]{64}$/);
   });
@@ -326,11 +335,15 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     expect(spec.rules.flatMap((rule) => rule.http.paths.map((path) => path.backend.service.port.name))).toEqual(['http']);
   });
 
-  it('scrapes the metrics port the Service exposes, with the generated rules', () => {
-    const service = find(objects(), 'Service', 'shipshape');
+  it('scrapes the metrics port through its own Service, never exposed by the traffic Service, with the generated rules', () => {
+    const traffic = find(objects(), 'Service', 'shipshape');
+    const metrics = find(objects(), 'Service', 'shipshape-metrics');
     const monitor = find(objects(), 'ServiceMonitor', 'shipshape');
 
-    expect((service.spec?.ports as { name: string }[]).map((port) => port.name)).toContain('metrics');
+    expect((traffic.spec?.ports as { name: string }[]).map((port) => port.name)).toEqual(['http']);
+    expect((metrics.spec?.ports as { name: string }[]).map((port) => port.name)).toEqual(['metrics']);
+    expect((monitor.spec?.selector as { matchLabels: Record<string, string> }).matchLabels).toEqual({ 'app.kubernetes.io/name': 'shipshape', 'app.kubernetes.io/component': 'metrics' });
+    expect(metrics.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'shipshape', 'app.kubernetes.io/component': 'metrics' });
     expect(monitor.spec?.endpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
     expect(find(objects(), 'PrometheusRule', 'shipshape').spec?.groups).toBeDefined();
   });
@@ -338,7 +351,8 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
 
 /** An overlay with the differences we intend between environments taken out. */
 function comparable(overlay: Overlay): Map<string, unknown> {
-  const environmentOnly = new Set(['StatefulSet/postgres', 'Service/postgres', 'ExternalSecret/postgres-credentials', 'NetworkPolicy/postgres-allow-shipshape', 'NetworkPolicy/shipshape-allow-database', 'ConfigMap/shipshape-dashboard', 'PersistentVolumeClaim/postgres-backups', 'CronJob/postgres-backup', 'NetworkPolicy/postgres-backup-egress']);
+  // Production's canary (components/canary, test/deploy/canary.test.ts) and staging's database.
+  const environmentOnly = new Set(['Rollout/shipshape', 'AnalysisTemplate/shipshape-slo', 'Service/shipshape-canary', 'StatefulSet/postgres', 'Service/postgres', 'ExternalSecret/postgres-credentials', 'NetworkPolicy/postgres-allow-shipshape', 'NetworkPolicy/shipshape-allow-database', 'ConfigMap/shipshape-dashboard', 'PersistentVolumeClaim/postgres-backups', 'CronJob/postgres-backup', 'NetworkPolicy/postgres-backup-egress']);
   const result = new Map<string, unknown>();
   for (const object of rendered[overlay]) {
     const key = `${object.kind}/${object.metadata.name}`.replace(`shipshape-${overlay}`, 'NAMESPACE');
@@ -358,6 +372,8 @@ function comparable(overlay: Overlay): Map<string, unknown> {
       for (const container of pod.containers) delete container.resources;
     }
     if (copy.kind === 'HorizontalPodAutoscaler') {
+      // The Deployment in staging, the canary Rollout in production.
+      delete copy.spec?.scaleTargetRef;
       delete copy.spec?.minReplicas;
       delete copy.spec?.maxReplicas;
     }
@@ -368,7 +384,7 @@ function comparable(overlay: Overlay): Map<string, unknown> {
 }
 
 describe('staging and production', () => {
-  it('differ only where intended: namespace, host, replicas, resources, image, database, log level', () => {
+  it('differ only where intended: namespace, host, replicas, resources, image, database, log level, production\'s canary', () => {
     const staging = comparable('staging');
     const production = comparable('production');
 
@@ -377,7 +393,8 @@ describe('staging and production', () => {
   });
 
   it('size production above staging', () => {
-    const replicas = (overlay: Overlay) => find(rendered[overlay], 'Deployment', 'shipshape').spec?.replicas as number;
+    // Production's pods belong to the canary Rollout (its Deployment is only the template).
+    const replicas = (overlay: Overlay) => find(rendered[overlay], overlay === 'production' ? 'Rollout' : 'Deployment', 'shipshape').spec?.replicas as number;
     const bounds = (overlay: Overlay) => find(rendered[overlay], 'HorizontalPodAutoscaler', 'shipshape').spec as { minReplicas: number; maxReplicas: number };
 
     expect(replicas('staging')).toBe(2);

@@ -78,13 +78,18 @@ export function renderOverlay(overlay: Overlay): KubeObject[] {
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Rollout']);
 
-/** Every Pod template in the objects, with where it came from. */
+/**
+ * Every Pod template in the objects, with where it came from. An Argo Rollout that takes its
+ * template from another workload (workloadRef) runs that workload's template.
+ */
 export function podTemplates(objects: KubeObject[]): { owner: string; kind: string; pod: PodSpec }[] {
   return objects
     .filter((object) => WORKLOAD_KINDS.has(object.kind))
     .map((object) => {
-      const spec = object.spec as { template?: { spec: PodSpec }; jobTemplate?: { spec: { template: { spec: PodSpec } } } };
-      const pod = object.kind === 'CronJob' ? spec.jobTemplate?.spec.template.spec : spec.template?.spec;
+      const spec = object.spec as { template?: { spec: PodSpec }; jobTemplate?: { spec: { template: { spec: PodSpec } } }; workloadRef?: { kind: string; name: string } };
+      const referenced = spec.workloadRef && objects.find((candidate) => candidate.kind === spec.workloadRef?.kind && candidate.metadata.name === spec.workloadRef.name);
+      const template = referenced ? (referenced.spec as { template?: { spec: PodSpec } }).template : spec.template;
+      const pod = object.kind === 'CronJob' ? spec.jobTemplate?.spec.template.spec : template?.spec;
       if (!pod) throw new Error(`${object.kind}/${object.metadata.name} has no pod template`);
       return { owner: `${object.kind}/${object.metadata.name}`, kind: object.kind, pod };
     });

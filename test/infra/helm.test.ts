@@ -5,7 +5,8 @@
  * for each environment the chart renders exactly the objects the Kustomize overlay renders
  * (same kinds and names, same specs: security contexts, probes, resources, env, images,
  * policies, sync waves, and the monitoring components' scrape, rules and dashboard, which
- * the chart reads from the same files through links in files/), apart from the labels that
+ * the chart reads from the same files through links in files/, and production's canary Rollout,
+ * canary Service and AnalysisTemplate, read the same way), apart from the labels that
  * name the tool. Since the objects are
  * equal, every policy test/deploy holds the overlays to holds for the chart too.
  */
@@ -22,8 +23,8 @@ import { ROOT } from '../helpers/process.ts';
 const CHART = join(ROOT, 'deploy/helm/shipshape');
 const helm = execFileSync('bash', [join(ROOT, 'scripts/ensure-helm.sh')], { encoding: 'utf8' }).trim();
 
-/** helm's note that files/ links to deploy/monitoring (the rules and dashboard have one source). */
-const LINK_NOTE = /^level=INFO msg="found symbolic link in path\. Contents of linked file included and used" path=\S+\/deploy\/helm\/shipshape\/files\/\S+ resolved=\S+\/deploy\/monitoring\/\S+$/;
+/** helm's note that files/ links to deploy/monitoring and the canary component (the rules, dashboard and canary have one source). */
+const LINK_NOTE = /^level=INFO msg="found symbolic link in path\. Contents of linked file included and used" path=\S+\/deploy\/helm\/shipshape\/files\/\S+ resolved=\S+\/deploy\/(monitoring|kubernetes\/components\/canary)\/\S+$/;
 /** Labels that say which tool rendered the object, and so differ by design. */
 const TOOL_LABELS = ['app.kubernetes.io/managed-by', 'helm.sh/chart'];
 

@@ -269,6 +269,8 @@ describe('ci.yml', () => {
       'container-build': ['scripts/ci/build-image.sh docker shipshape ci'],
       'cluster-tests': ['scripts/ci/cluster-tests.sh'],
       'infra-checks': ['scripts/ci/infra-checks.sh'],
+      // Not a check: reports a failure on main to the chat (test/pipelines/notify.test.ts).
+      'notify-failure': ['scripts/ci/notify.sh failed'],
     });
   });
 

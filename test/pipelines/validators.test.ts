@@ -258,15 +258,18 @@ describe('.gitlab-ci.yml (gitlab-ci-local)', () => {
       chart: 'scan/on_success',
       'deploy-staging': 'staging/on_success',
       'deploy-production': 'production/manual',
+      'notify-staging': 'staging/on_success',
+      'notify-production': 'production/on_success',
+      'notify-failure': '.post/on_failure',
     });
     expect(jobs.get('deploy-production')?.allow_failure).toBe(false);
   });
 
-  it('in a merge request: the checks, build and scans (security templates included), nothing deployed or signed', async () => {
+  it('in a merge request: the checks, build and scans (security templates included), nothing deployed, signed or posted to the chat', async () => {
     const jobs = await jobsOf({ CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '7' }, ['CI_COMMIT_BRANCH']);
 
     expect([...jobs.keys()]).toEqual(expect.arrayContaining(['lint', 'unit-tests', 'build-image', 'container-scan', 'semgrep-sast', 'secret_detection']));
-    for (const name of ['deploy-staging', 'deploy-production', 'sign-image']) expect(jobs.has(name), name).toBe(false);
+    for (const name of ['deploy-staging', 'deploy-production', 'sign-image', 'notify-staging', 'notify-production', 'notify-failure']) expect(jobs.has(name), name).toBe(false);
   });
 
   it('on a release tag: production can be promoted (manually), staging is the default branch\'s', async () => {

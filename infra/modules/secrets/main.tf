@@ -30,7 +30,7 @@ resource "aws_secretsmanager_secret" "application" {
 # credentials a person enters (docs/infrastructure.md); Terraform creates only the entry.
 resource "aws_secretsmanager_secret" "alerting" {
   name                    = var.alerting_name
-  description             = "Alertmanager receivers (slack_tickets_url, pagerduty_routing_key), entered by hand"
+  description             = "Alertmanager receivers (slack_tickets_url, pagerduty_routing_key) and the Argo CD notifications webhook (chat_webhook_url), entered by hand"
   kms_key_id              = aws_kms_key.secrets.arn
   recovery_window_in_days = var.recovery_window_days
 
