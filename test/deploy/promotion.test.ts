@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { readPin } from '../../scripts/ci/pin-environment.ts';
-import { renderEnvironment } from '../../scripts/deploy/render-environment.ts';
+import { RenderError, renderEnvironment } from '../../scripts/deploy/render-environment.ts';
 import { type Container, find, type KubeObject, kustomize, podTemplates } from '../helpers/manifests.ts';
 import { ROOT } from '../helpers/process.ts';
 
@@ -61,17 +61,28 @@ const appImages = (objects: KubeObject[]) => {
 
 let firstRelease: string;
 let productionAtFirstRelease: string;
+let beforeAnyPromotion: unknown;
 
 beforeAll(() => {
   cpSync(join(ROOT, 'deploy'), join(repository, 'deploy'), { recursive: true });
   git('init', '--quiet', '--initial-branch', 'main');
   firstRelease = commitAll('release 1');
+  try {
+    render('production');
+  } catch (error) {
+    beforeAnyPromotion = error;
+  }
   promote('staging', firstRelease, FIRST_IMAGE);
   promote('production', firstRelease, FIRST_IMAGE);
   productionAtFirstRelease = render('production').text;
 });
 
 describe('promoting a whole environment', () => {
+  it('renders nothing for an environment pinned to a commit the repository lacks (never promoted here)', () => {
+    expect(beforeAnyPromotion).toBeInstanceOf(RenderError);
+    expect(String(beforeAnyPromotion)).toMatch(/production is pinned to [0-9a-f]{40}, which is not a commit/);
+  });
+
   it('pins each Application to the commit and the digest, in one commit per promotion', () => {
     for (const environment of ['staging', 'production']) {
       const pin = readPin(readFileSync(join(repository, `deploy/argocd/application-${environment}.yaml`), 'utf8'));
