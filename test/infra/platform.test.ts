@@ -70,7 +70,7 @@ async function validate(objects: KubeObject[]): Promise<string[]> {
 describe.each(OVERLAYS)('the %s platform (deploy/platform/envs/<environment>)', (environment) => {
   it('validates every Application and the AppProject against the Argo CD schemas and types', async () => {
     expect(await validate(platforms[environment] ?? [])).toEqual([]);
-    expect((platforms[environment] ?? []).map((object) => object.kind).sort()).toEqual(['AppProject', ...Array<string>(12).fill('Application')]);
+    expect((platforms[environment] ?? []).map((object) => object.kind).sort()).toEqual(['AppProject', ...Array<string>(13).fill('Application')]);
   });
 
   it('installs each add-on from its chart repository at a pinned version, with values files that exist', () => {
@@ -78,7 +78,7 @@ describe.each(OVERLAYS)('the %s platform (deploy/platform/envs/<environment>)', 
     const project = find(platforms[environment] ?? [], 'AppProject', 'platform').spec as { sourceRepos: string[] };
 
     expect(charts.map(({ source }) => source.chart).sort()).toEqual([
-      'argo-rollouts', 'aws-load-balancer-controller', 'cert-manager', 'cluster-autoscaler', 'external-secrets', 'ingress-nginx', 'kube-prometheus-stack', 'kyverno', 'metrics-server', 'velero',
+      'argo-rollouts', 'aws-load-balancer-controller', 'cert-manager', 'cluster-autoscaler', 'external-secrets', 'ingress-nginx', 'kube-prometheus-stack', 'kyverno', 'metrics-server', 'reloader', 'velero',
     ]);
     for (const { name, source } of charts) {
       expect(source.targetRevision, name).toMatch(EXACT_VERSION);
@@ -101,6 +101,24 @@ describe.each(OVERLAYS)('the %s platform (deploy/platform/envs/<environment>)', 
       expect(wave(environment, operator), `${operator} < platform-config`).toBeLessThan(wave(environment, 'platform-config'));
     }
     expect(wave(environment, 'platform-config')).toBeLessThan(wave(environment, 'shipshape-applications'));
+  });
+
+  it('runs Reloader before the application, rolling what the application\'s annotations name without Argo CD seeing drift', () => {
+    const values = parse(readFileSync(join(ROOT, 'deploy/platform/values/reloader.yaml'), 'utf8')) as { reloader: Record<string, unknown> };
+    const overlay = renderOverlay(environment);
+    const deployment = find(overlay, 'Deployment', 'shipshape');
+    const reads = JSON.stringify((deployment.spec?.template as { spec: unknown }).spec);
+
+    expect(wave(environment, 'reloader')).toBeLessThan(wave(environment, 'shipshape-applications'));
+    // Annotations, not an added environment variable: staging's self-heal would revert that.
+    expect(values.reloader).toMatchObject({ reloadStrategy: 'annotations', autoReloadAll: false });
+    const annotations = deployment.metadata.annotations ?? {};
+    expect(annotations['secret.reloader.stakater.com/reload']).toBe('shipshape-secrets');
+    expect(annotations['configmap.reloader.stakater.com/reload']).toBe('shipshape-config');
+    // What it watches is what the pods read, and the Secret is the one the ExternalSecret writes.
+    expect(reads).toContain('"secretRef":{"name":"shipshape-secrets"}');
+    expect(reads).toContain('"configMapRef":{"name":"shipshape-config"}');
+    expect((find(overlay, 'ExternalSecret', 'shipshape-secrets').spec?.target as { name: string }).name).toBe('shipshape-secrets');
   });
 
   it('ends with this environment\'s Shipshape Application only, from deploy/argocd', () => {

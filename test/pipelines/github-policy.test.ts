@@ -305,7 +305,7 @@ describe('release.yml', () => {
   const step = (job: string, uses: string) => steps(release.jobs[job] as Job).find((candidate) => candidate.uses?.startsWith(uses));
 
   it('runs on pushes to main and v* tags, not for promotion commits', () => {
-    expect(release.on).toEqual({ push: { branches: ['main'], tags: ['v*'], 'paths-ignore': ['deploy/kubernetes/overlays/**'] } });
+    expect(release.on).toEqual({ push: { branches: ['main'], tags: ['v*'], 'paths-ignore': ['deploy/argocd/application-*.yaml'] } });
   });
 
   it('builds once, with a registry cache, tags sha-<short> and semver (never latest), and outputs the digest', () => {
