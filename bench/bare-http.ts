@@ -49,6 +49,7 @@ export function recordResponse(base: string, definition: AutocannonRequest): Pro
 
 export interface BareServer {
   readonly url: string;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -67,6 +68,7 @@ export async function startBareServer(recorded: RecordedResponse, workDir: strin
   }
   return {
     url,
+    pid: server.child.pid!,
     stop: async () => {
       server.child.kill('SIGTERM');
       await server.exited;

@@ -1,7 +1,8 @@
 /**
- * The performance gate's arithmetic: a baseline of app/bare ratios per scenario, with a
- * tolerance per scenario taken from measured noise, and the verdict of a new measurement
- * against it. No I/O except reading and writing the baseline file.
+ * The performance gate's arithmetic: a baseline of app/bare ratios per scenario, each with a
+ * tolerance taken from measured noise, and the verdict of a new measurement against it. Two
+ * ratios per scenario (bench/measure.ts): throughput (app rps / bare rps) and CPU cost (bare's
+ * CPU time per request / the app's). No I/O except reading and writing the baseline file.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -10,8 +11,15 @@ import { median } from './measure.ts';
 
 /** A tolerance is this many times the largest drop below the median seen while recording. */
 export const SAFETY_FACTOR = 2;
-/** ... and never less than this: 5 runs cannot show the whole tail of the noise. */
+/** ... and never less than this: a handful of runs cannot show the whole tail of the noise. */
 export const MIN_TOLERANCE = 0.1;
+
+export type Metric = 'throughput' | 'cpu';
+
+export const METRICS: Record<Metric, { readonly label: string; readonly of: (measurement: Measurement) => number | undefined }> = {
+  throughput: { label: 'rps ratio', of: (measurement) => measurement.ratio },
+  cpu: { label: 'CPU ratio', of: (measurement) => measurement.cpuRatio },
+};
 
 export interface Noise {
   /** Each recording run's ratio, in run order. */
@@ -23,12 +31,19 @@ export interface Noise {
   readonly spread: number;
 }
 
-export interface BaselineScenario extends Throughput {
+/** One ratio of a scenario as recorded: its median, the drop allowed, the noise it came from. */
+export interface Gauge {
   readonly ratio: number;
-  /** The relative drop of the ratio allowed before the gate fails, e.g. 0.2 = 20 %. */
+  /** The relative drop allowed before the gate fails, e.g. 0.2 = 20 %. */
   readonly tolerance: number;
-  readonly bare_rps: number;
   readonly noise: Noise;
+}
+
+export interface BaselineScenario extends Throughput {
+  readonly bare_rps: number;
+  readonly throughput: Gauge;
+  /** Absent when the recording machine had no /proc. */
+  readonly cpu?: Gauge;
 }
 
 export interface Baseline {
@@ -38,13 +53,19 @@ export interface Baseline {
   readonly scenarios: Record<string, BaselineScenario>;
 }
 
-export interface Verdict {
-  readonly scenario: string;
-  readonly baseline?: number;
+export interface Check {
+  readonly metric: Metric;
+  readonly baseline: number;
   readonly now?: number;
   /** now / baseline - 1. */
   readonly change?: number;
-  readonly tolerance?: number;
+  readonly tolerance: number;
+  readonly passed: boolean;
+}
+
+export interface Verdict {
+  readonly scenario: string;
+  readonly checks: readonly Check[];
   readonly passed: boolean;
   readonly reason: string;
 }
@@ -68,11 +89,25 @@ export function toleranceFor(noise: Noise): number {
 }
 
 const METHOD =
-  `Each scenario's figure is app rps / bare node:http rps (same response bytes, same autocannon, same connections, ` +
-  `alternating slices, median of the slices' ratios). Recording runs the gate on a fresh server and database several times; ` +
-  `the baseline ratio is the median of the runs, and the tolerance is ${SAFETY_FACTOR} x the largest drop below that median ` +
-  `seen across the runs, rounded up to 0.01, at least ${MIN_TOLERANCE}. The gate fails when a ratio falls below baseline x (1 - tolerance) ` +
-  `or any response is not 2xx.`;
+  `Two ratios per scenario, both against bare node:http answering the app's own response (same bytes, same autocannon, same ` +
+  `connections, alternating slices, median of the slices' ratios): rps ratio = app rps / bare rps; CPU ratio = bare CPU time ` +
+  `per request / app CPU time per request (user + system of each server process, from /proc). Recording runs the gate on a ` +
+  `fresh server and database several times; each baseline ratio is the median of the runs, and its tolerance is ${SAFETY_FACTOR} x ` +
+  `the largest drop below that median seen across the runs, rounded up to 0.01, at least ${MIN_TOLERANCE}. The gate fails when ` +
+  `either ratio falls below baseline x (1 - tolerance) or any response is not 2xx.`;
+
+function rounded(value: number, digits = 4): number {
+  return Number(value.toFixed(digits));
+}
+
+function gaugeOf(ratios: readonly number[]): Gauge {
+  const noise = noiseOf(ratios);
+  return {
+    ratio: rounded(noise.median),
+    tolerance: toleranceFor(noise),
+    noise: { ratios: noise.ratios.map((ratio) => rounded(ratio)), median: rounded(noise.median), maxDrop: rounded(noise.maxDrop), spread: rounded(noise.spread) },
+  };
+}
 
 /** A baseline from several runs of the gate, each a list of measurements. */
 export function baselineFrom(runs: readonly (readonly Measurement[])[], load: LoadSettings, at = new Date()): Baseline {
@@ -85,18 +120,17 @@ export function baselineFrom(runs: readonly (readonly Measurement[])[], load: Lo
       if (found.app.failures + found.bare.failures > 0) throw new Error(`${scenario}: failed responses while recording the baseline`);
       return found;
     });
-    const noise = noiseOf(measurements.map((measurement) => measurement.ratio));
-    const ofApp = (pick: (throughput: Throughput) => number) => Number(median(measurements.map((measurement) => pick(measurement.app))).toFixed(1));
+    const ofApp = (pick: (throughput: Throughput) => number) => rounded(median(measurements.map((measurement) => pick(measurement.app))), 1);
+    const cpuRatios = measurements.map((measurement) => measurement.cpuRatio);
     scenarios[scenario] = {
-      ratio: Number(noise.median.toFixed(4)),
-      tolerance: toleranceFor(noise),
       rps: ofApp((throughput) => throughput.rps),
-      bare_rps: Number(median(measurements.map((measurement) => measurement.bare.rps)).toFixed(1)),
+      bare_rps: rounded(median(measurements.map((measurement) => measurement.bare.rps)), 1),
       p50_ms: ofApp((throughput) => throughput.p50_ms),
       p90_ms: ofApp((throughput) => throughput.p90_ms),
       p99_ms: ofApp((throughput) => throughput.p99_ms),
       failures: 0,
-      noise: { ...noise, ratios: noise.ratios.map((ratio) => Number(ratio.toFixed(4))), maxDrop: Number(noise.maxDrop.toFixed(4)), spread: Number(noise.spread.toFixed(4)) },
+      throughput: gaugeOf(measurements.map((measurement) => measurement.ratio)),
+      ...(cpuRatios.every((ratio) => ratio !== undefined) ? { cpu: gaugeOf(cpuRatios) } : {}),
     };
   }
   const processors = cpus();
@@ -108,50 +142,81 @@ export function baselineFrom(runs: readonly (readonly Measurement[])[], load: Lo
   };
 }
 
-/** Each scenario of the baseline against the new measurement of the same name. */
-export function judge(baseline: Baseline, measurements: readonly Measurement[]): Verdict[] {
-  return Object.entries(baseline.scenarios).map(([scenario, recorded]): Verdict => {
-    const base = { scenario, baseline: recorded.ratio, tolerance: recorded.tolerance };
-    const measured = measurements.find((candidate) => candidate.scenario === scenario);
-    if (measured === undefined) return { ...base, passed: false, reason: 'not measured' };
-    const now = measured.ratio;
-    const change = now / recorded.ratio - 1;
-    const judged = { ...base, now, change };
-    if (measured.app.failures > 0) return { ...judged, passed: false, reason: `${measured.app.failures} failed responses from the app` };
-    if (measured.bare.failures > 0) return { ...judged, passed: false, reason: `${measured.bare.failures} failed responses from bare node:http` };
-    // The epsilon keeps a ratio exactly at the limit from failing on floating-point rounding.
-    if (now < recorded.ratio * (1 - recorded.tolerance) - 1e-9) return { ...judged, passed: false, reason: `REGRESSION: more than ${percent(recorded.tolerance)} below the baseline` };
-    if (now > recorded.ratio * (1 + recorded.tolerance)) return { ...judged, passed: true, reason: 'faster than the baseline: refresh it' };
-    return { ...judged, passed: true, reason: 'within tolerance' };
-  });
+function checkOf(metric: Metric, gauge: Gauge, measured: Measurement): Check {
+  const now = METRICS[metric].of(measured);
+  if (now === undefined) return { metric, baseline: gauge.ratio, tolerance: gauge.tolerance, passed: false };
+  // The epsilon keeps a ratio exactly at the limit from failing on floating-point rounding.
+  const passed = now >= gauge.ratio * (1 - gauge.tolerance) - 1e-9;
+  return { metric, baseline: gauge.ratio, now, change: now / gauge.ratio - 1, tolerance: gauge.tolerance, passed };
 }
 
 function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(0)} %`;
 }
 
+function reasonOf(checks: readonly Check[]): string {
+  const missing = checks.filter((check) => check.now === undefined);
+  if (missing.length > 0) return `no ${missing.map((check) => METRICS[check.metric].label).join(' or ')} measured (the CPU ratio needs Linux /proc)`;
+  const dropped = checks.filter((check) => !check.passed);
+  if (dropped.length > 0) return `REGRESSION: ${dropped.map((check) => `${METRICS[check.metric].label} more than ${percent(check.tolerance)} below the baseline`).join('; ')}`;
+  if (checks.some((check) => check.change! > check.tolerance)) return 'faster than the baseline: refresh it';
+  return 'within tolerance';
+}
+
+/** Each scenario of the baseline against the new measurement of the same name. */
+export function judge(baseline: Baseline, measurements: readonly Measurement[]): Verdict[] {
+  return Object.entries(baseline.scenarios).map(([scenario, recorded]): Verdict => {
+    const measured = measurements.find((candidate) => candidate.scenario === scenario);
+    if (measured === undefined) return { scenario, checks: [], passed: false, reason: 'not measured' };
+    const checks = [checkOf('throughput', recorded.throughput, measured), ...(recorded.cpu ? [checkOf('cpu', recorded.cpu, measured)] : [])];
+    if (measured.app.failures > 0) return { scenario, checks, passed: false, reason: `${measured.app.failures} failed responses from the app` };
+    if (measured.bare.failures > 0) return { scenario, checks, passed: false, reason: `${measured.bare.failures} failed responses from bare node:http` };
+    return { scenario, checks, passed: checks.every((check) => check.passed), reason: reasonOf(checks) };
+  });
+}
+
 function signedPercent(fraction: number): string {
   return `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(1)} %`;
 }
 
+function checkCells(check: Check | undefined): string[] {
+  if (check === undefined) return ['-', '-', '-', '-'];
+  return [check.baseline.toFixed(3), check.now === undefined ? '-' : check.now.toFixed(3), check.change === undefined ? '-' : signedPercent(check.change), percent(check.tolerance)];
+}
+
 /** The baseline-versus-now table the gate prints. */
 export function verdictTable(verdicts: readonly Verdict[]): string {
-  const header = ['scenario', 'baseline', 'now', 'change', 'allowed drop', 'verdict'];
+  const header = ['scenario', 'rps ratio', 'now', 'change', 'allowed', 'CPU ratio', 'now', 'change', 'allowed', 'verdict'];
   const rows = verdicts.map((verdict) => [
     verdict.scenario,
-    verdict.baseline === undefined ? '-' : verdict.baseline.toFixed(3),
-    verdict.now === undefined ? '-' : verdict.now.toFixed(3),
-    verdict.change === undefined ? '-' : signedPercent(verdict.change),
-    verdict.tolerance === undefined ? '-' : percent(verdict.tolerance),
+    ...checkCells(verdict.checks.find((check) => check.metric === 'throughput')),
+    ...checkCells(verdict.checks.find((check) => check.metric === 'cpu')),
     `${verdict.passed ? 'ok' : 'FAIL'}: ${verdict.reason}`,
   ]);
   return textTable(header, rows);
 }
 
-/** Columns padded to their widest cell; the first and last left-aligned, numbers right-aligned. */
-function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+function percentWithDecimal(fraction: number): string {
+  return `${(fraction * 100).toFixed(1)} %`;
+}
+
+/** The recording's noise per scenario and ratio, and the tolerance chosen from it. */
+export function noiseTable(baseline: Baseline): string {
+  const header = ['scenario', 'ratio', 'ratios of the runs', 'median', 'max drop', 'spread', 'tolerance'];
+  const rows = Object.entries(baseline.scenarios).flatMap(([scenario, recorded]) =>
+    (['throughput', 'cpu'] as const).flatMap((metric) => {
+      const gauge = recorded[metric];
+      if (gauge === undefined) return [];
+      return [[scenario, METRICS[metric].label, gauge.noise.ratios.map((ratio) => ratio.toFixed(3)).join(' '), gauge.ratio.toFixed(3), percentWithDecimal(gauge.noise.maxDrop), percentWithDecimal(gauge.noise.spread), percent(gauge.tolerance)]];
+    }),
+  );
+  return textTable(header, rows, 2);
+}
+
+/** Columns padded to their widest cell; the text columns (first ones, last) left-aligned, numbers right-aligned. */
+function textTable(header: readonly string[], rows: readonly (readonly string[])[], textColumns = 1): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: readonly string[]) => cells.map((cell, column) => (column === 0 || column === cells.length - 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(' | ').trimEnd();
+  const line = (cells: readonly string[]) => cells.map((cell, column) => (column < textColumns || column === cells.length - 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(' | ').trimEnd();
   return [line(header), widths.map((width) => '-'.repeat(width)).join('-|-'), ...rows.map(line)].join('\n');
 }
 
@@ -161,22 +226,4 @@ export function readBaseline(path: string): Baseline {
 
 export function writeBaseline(path: string, baseline: Baseline): void {
   writeFileSync(path, `${JSON.stringify(baseline, null, 2)}\n`);
-}
-
-/** The recording's noise per scenario and the tolerance chosen from it. */
-export function noiseTable(baseline: Baseline): string {
-  const header = ['scenario', 'ratios of the runs', 'median', 'max drop', 'spread', 'tolerance'];
-  const rows = Object.entries(baseline.scenarios).map(([scenario, recorded]) => [
-    scenario,
-    recorded.noise.ratios.map((ratio) => ratio.toFixed(3)).join(' '),
-    recorded.ratio.toFixed(3),
-    percentWithDecimal(recorded.noise.maxDrop),
-    percentWithDecimal(recorded.noise.spread),
-    percent(recorded.tolerance),
-  ]);
-  return textTable(header, rows);
-}
-
-function percentWithDecimal(fraction: number): string {
-  return `${(fraction * 100).toFixed(1)} %`;
 }

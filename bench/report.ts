@@ -92,7 +92,7 @@ export function barChartSvg(chart: BarChart): string {
   return parts.join('\n');
 }
 
-/** The three charts of a report: ratio to bare node:http, throughput, latency percentiles. */
+/** The charts of a report: the two ratios to bare node:http, throughput, latency percentiles. */
 export function chartsOf(input: ReportInput): BarChart[] {
   const baselineOf = (scenario: string) => input.baseline?.scenarios[scenario];
   const ratio: BarChart = {
@@ -103,7 +103,17 @@ export function chartsOf(input: ReportInput): BarChart[] {
       { name: 'now', color: NOW },
       { name: 'baseline', color: BASELINE },
     ],
-    groups: input.measurements.map((measurement) => ({ label: measurement.scenario, values: [measurement.ratio, baselineOf(measurement.scenario)?.ratio] })),
+    groups: input.measurements.map((measurement) => ({ label: measurement.scenario, values: [measurement.ratio, baselineOf(measurement.scenario)?.throughput.ratio] })),
+  };
+  const cpu: BarChart = {
+    title: 'Bare node:http CPU time per request as a share of the app\'s',
+    unit: 'ratio',
+    digits: 3,
+    series: [
+      { name: 'now', color: NOW },
+      { name: 'baseline', color: BASELINE },
+    ],
+    groups: input.measurements.map((measurement) => ({ label: measurement.scenario, values: [measurement.cpuRatio, baselineOf(measurement.scenario)?.cpu?.ratio] })),
   };
   const throughput: BarChart = {
     title: 'Throughput',
@@ -133,7 +143,7 @@ export function chartsOf(input: ReportInput): BarChart[] {
       return { label: measurement.scenario, values: [measurement.app.p50_ms, recorded?.p50_ms, measurement.app.p90_ms, recorded?.p90_ms, measurement.app.p99_ms, recorded?.p99_ms] };
     }),
   };
-  return [ratio, throughput, latency];
+  return [ratio, cpu, throughput, latency];
 }
 
 function cell(value: number | undefined, digits: number): string {
@@ -148,19 +158,22 @@ function numbersTable(input: ReportInput): string {
     const cells = [
       escapeXml(measurement.scenario),
       cell(measurement.ratio, 3),
-      cell(recorded?.ratio, 3),
+      cell(recorded?.throughput.ratio, 3),
+      cell(measurement.cpuRatio, 3),
+      cell(recorded?.cpu?.ratio, 3),
       cell(measurement.app.rps, 0),
       cell(measurement.bare.rps, 0),
       cell(measurement.app.p50_ms, 1),
       cell(measurement.app.p90_ms, 1),
       cell(measurement.app.p99_ms, 1),
+      cell(measurement.app.cpu_us_per_request, 0),
       String(measurement.responseBytes),
       String(measurement.app.failures),
       verdict === undefined ? '-' : escapeXml(`${verdict.passed ? 'ok' : 'FAIL'}: ${verdict.reason}`),
     ];
     return `<tr data-scenario="${escapeXml(measurement.scenario)}">${cells.map((text) => `<td>${text}</td>`).join('')}</tr>`;
   });
-  const header = ['scenario', 'ratio', 'baseline ratio', 'app rps', 'bare rps', 'p50 ms', 'p90 ms', 'p99 ms', 'body bytes', 'failed', 'gate'];
+  const header = ['scenario', 'rps ratio', 'baseline', 'CPU ratio', 'baseline', 'app rps', 'bare rps', 'p50 ms', 'p90 ms', 'p99 ms', 'app CPU µs/request', 'body bytes', 'failed', 'gate'];
   return `<table>\n<thead><tr>${header.map((title) => `<th>${title}</th>`).join('')}</tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`;
 }
 

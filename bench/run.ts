@@ -30,7 +30,7 @@ import { createTestStorage, dialectUnderTest, type TestStorage } from '../test/h
 import { freePort, productionEnv, ROOT, startNode, waitFor } from '../test/helpers/process.ts';
 import { BASELINE_FILE, REPORT_DIR, runGate, updateBaseline } from './gate-run.ts';
 import { readBaseline } from './gate.ts';
-import { type LoadSettings, load, type Measurement, measureAgainstBare } from './measure.ts';
+import { type LoadSettings, load, type Measurement, measureAgainstBare, type Target } from './measure.ts';
 import { writeReport } from './report.ts';
 import { runScaleBench } from './scale.ts';
 import { SCENARIOS } from './scenarios.ts';
@@ -76,6 +76,8 @@ interface Row {
   rps: number;
   bare_rps: number;
   ratio: number;
+  /** bare / app CPU time per request. */
+  cpu_ratio: string;
   p50_ms: number;
   p90_ms: number;
   p99_ms: number;
@@ -85,7 +87,7 @@ interface Row {
 }
 
 /** Every scenario on the seeded data, against the targets of the 2-core reference machine. */
-async function runStandardBench(base: string, data: SeededData): Promise<void> {
+async function runStandardBench(app: Target, data: SeededData): Promise<void> {
   const argon2Rate = await argon2VerifyRate(5);
   console.log(`raw argon2id verify rate: ${argon2Rate.toFixed(1)}/s (m=${ARGON2_OPTIONS.memoryCost} KiB, t=${ARGON2_OPTIONS.timeCost}, p=${ARGON2_OPTIONS.parallelism}, 4 threads)`);
 
@@ -94,23 +96,24 @@ async function runStandardBench(base: string, data: SeededData): Promise<void> {
   const rows: Row[] = [];
   const measurements: Measurement[] = [];
   for (const scenario of chosen) {
-    const measurement = await measureAgainstBare(base, scenario, data, settings);
+    const measurement = await measureAgainstBare(app, scenario, data, settings);
     measurements.push(measurement);
-    const { app } = measurement;
+    const { app: figures } = measurement;
     const target = scenario.kind === 'login' ? 0.8 * argon2Rate : (scenario.target ?? 0);
-    const readLatencyOk = scenario.kind !== 'read' || app.p99_ms <= 50;
+    const readLatencyOk = scenario.kind !== 'read' || figures.p99_ms <= 50;
     const row: Row = {
       scenario: scenario.name,
       dialect: dialectUnderTest,
-      rps: Math.round(app.rps),
+      rps: Math.round(figures.rps),
       bare_rps: Math.round(measurement.bare.rps),
       ratio: Number(measurement.ratio.toFixed(3)),
-      p50_ms: app.p50_ms,
-      p90_ms: app.p90_ms,
-      p99_ms: app.p99_ms,
-      failed: app.failures,
+      cpu_ratio: measurement.cpuRatio === undefined ? '-' : measurement.cpuRatio.toFixed(3),
+      p50_ms: figures.p50_ms,
+      p90_ms: figures.p90_ms,
+      p99_ms: figures.p99_ms,
+      failed: figures.failures,
       target: scenario.kind === 'login' ? `>= ${Math.round(target)} (80% of argon2)` : `>= ${target}${scenario.kind === 'read' ? ', p99 <= 50 ms' : ''}`,
-      met: app.rps >= target && readLatencyOk && app.failures === 0,
+      met: figures.rps >= target && readLatencyOk && figures.failures === 0,
     };
     rows.push(row);
     console.log(JSON.stringify(row));
@@ -133,7 +136,7 @@ async function runStandardBench(base: string, data: SeededData): Promise<void> {
  * Starts the server as in production on a fresh database, seeds it, runs `work` against it,
  * then stops it and removes the database.
  */
-async function withSeededServer<T>(work: (base: string, data: SeededData, storage: TestStorage) => Promise<T>): Promise<T> {
+async function withSeededServer<T>(work: (app: Target, data: SeededData, storage: TestStorage) => Promise<T>): Promise<T> {
   const storage = await createTestStorage();
   const port = await freePort();
   const logDir = join(ROOT, 'bench', 'results');
@@ -159,7 +162,7 @@ async function withSeededServer<T>(work: (base: string, data: SeededData, storag
     const seedStarted = Date.now();
     const data = await seed(base);
     console.log(`seeded ${data.users.length} users and ${data.slugs.length} articles in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s (${dialectUnderTest})`);
-    return await work(base, data, storage);
+    return await work({ url: base, pid: server.child.pid! }, data, storage);
   } finally {
     server.child.kill('SIGTERM');
     await server.exited;
@@ -171,16 +174,16 @@ if (options.gate) {
   const passed = options['update-baseline'] ? await updateBaseline(withSeededServer, Number(options.runs), options.baseline) : await runGate(withSeededServer, options.baseline);
   process.exitCode = passed ? 0 : 1;
 } else if (options.scale === undefined) {
-  await withSeededServer((base, data) => runStandardBench(base, data));
+  await withSeededServer((app, data) => runStandardBench(app, data));
 } else {
-  await withSeededServer((base, data, storage) =>
+  await withSeededServer((app, data, storage) =>
     runScaleBench({
-      base,
+      base: app.url,
       storage,
       data,
       articles: Number(options.scale),
-      measure: (request) => load(base, request, CONNECTIONS, DURATION),
-      warmUp: (request) => load(base, request, CONNECTIONS, WARMUP),
+      measure: (request) => load(app.url, request, CONNECTIONS, DURATION),
+      warmUp: (request) => load(app.url, request, CONNECTIONS, WARMUP),
     }),
   );
 }

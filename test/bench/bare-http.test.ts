@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BareServer, recordResponse, startBareServer } from '../../bench/bare-http.ts';
-import { measureAgainstBare } from '../../bench/measure.ts';
+import { cpuSecondsOf, measureAgainstBare } from '../../bench/measure.ts';
 import { scenarioNamed } from '../../bench/scenarios.ts';
 import { createListeningTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -54,12 +54,30 @@ describe('bare node:http serving the app\'s own response', () => {
   });
 
   it('measures a scenario on both, and gives the ratio of their throughputs', async () => {
-    const measured = await measureAgainstBare(running.baseUrl, scenarioNamed('list articles (anonymous)'), { users: [], slugs: [] }, { connections: 2, warmup: 0, slice: 1, slices: 1 });
+    const measured = await measureAgainstBare({ url: running.baseUrl, pid: process.pid }, scenarioNamed('list articles (anonymous)'), { users: [], slugs: [] }, { connections: 2, warmup: 0, slice: 1, slices: 1 });
 
     expect(measured.app.failures).toBe(0);
     expect(measured.bare.failures).toBe(0);
     expect(measured.app.rps).toBeGreaterThan(0);
     expect(measured.ratio).toBeCloseTo(measured.app.rps / measured.bare.rps, 2);
     expect(measured.responseBytes).toBe('{"articles":[],"articlesCount":0}'.length);
+    // The app runs in this process here, so its CPU time includes the load generator's.
+    expect(measured.app.cpu_us_per_request).toBeGreaterThan(0);
+    expect(measured.bare.cpu_us_per_request).toBeGreaterThan(0);
+    expect(measured.cpuRatio).toBeCloseTo(measured.bare.cpu_us_per_request! / measured.app.cpu_us_per_request!, 2);
+  });
+
+  it('reads a process\'s CPU time from /proc, and nothing for a process that is gone', () => {
+    const before = cpuSecondsOf(process.pid)!;
+    const runtimeBefore = process.cpuUsage();
+    const runtimeSpent = () => {
+      const { user, system } = process.cpuUsage(runtimeBefore);
+      return (user + system) / 1e6;
+    };
+    while (runtimeSpent() < 0.2) Math.sqrt(Math.random());
+
+    // /proc counts in 10 ms ticks and every thread; Node's own count is the reference.
+    expect(cpuSecondsOf(process.pid)! - before).toBeGreaterThanOrEqual(runtimeSpent() - 0.03);
+    expect(cpuSecondsOf(2 ** 22 + 1)).toBeUndefined();
   });
 });
