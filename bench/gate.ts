@@ -11,10 +11,15 @@ import { median } from './measure.ts';
 
 /** A tolerance is this many times the largest drop below the median seen while recording. */
 export const SAFETY_FACTOR = 2;
-/** ... and never less than this: a handful of runs cannot show the whole tail of the noise. */
-export const MIN_TOLERANCE = 0.1;
 
 export type Metric = 'throughput' | 'cpu';
+
+/**
+ * ... and never less than this: a handful of runs cannot show the whole tail of the noise. On
+ * the shared 2-core machine a gate run under extra load saw the CPU ratio 10 % and the rps ratio
+ * 23 % below medians whose recorded runs had dropped at most 5 % and 7 % (bench/README.md).
+ */
+export const MIN_TOLERANCE: Record<Metric, number> = { throughput: 0.3, cpu: 0.15 };
 
 export const METRICS: Record<Metric, { readonly label: string; readonly of: (measurement: Measurement) => number | undefined }> = {
   throughput: { label: 'rps ratio', of: (measurement) => measurement.ratio },
@@ -84,8 +89,8 @@ export function noiseOf(ratios: readonly number[]): Noise {
   };
 }
 
-export function toleranceFor(noise: Noise): number {
-  return Number(Math.max(MIN_TOLERANCE, roundUp(SAFETY_FACTOR * noise.maxDrop, 0.01)).toFixed(2));
+export function toleranceFor(noise: Noise, metric: Metric): number {
+  return Number(Math.max(MIN_TOLERANCE[metric], roundUp(SAFETY_FACTOR * noise.maxDrop, 0.01)).toFixed(2));
 }
 
 const METHOD =
@@ -93,18 +98,19 @@ const METHOD =
   `connections, alternating slices, median of the slices' ratios): rps ratio = app rps / bare rps; CPU ratio = bare CPU time ` +
   `per request / app CPU time per request (user + system of each server process, from /proc). Recording runs the gate on a ` +
   `fresh server and database several times; each baseline ratio is the median of the runs, and its tolerance is ${SAFETY_FACTOR} x ` +
-  `the largest drop below that median seen across the runs, rounded up to 0.01, at least ${MIN_TOLERANCE}. The gate fails when ` +
+  `the largest drop below that median seen across the runs, rounded up to 0.01, at least ${MIN_TOLERANCE.cpu} for the CPU ratio and ` +
+  `${MIN_TOLERANCE.throughput} for the rps ratio (it swings more on a loaded machine). The gate fails when ` +
   `either ratio falls below baseline x (1 - tolerance) or any response is not 2xx.`;
 
 function rounded(value: number, digits = 4): number {
   return Number(value.toFixed(digits));
 }
 
-function gaugeOf(ratios: readonly number[]): Gauge {
+function gaugeOf(ratios: readonly number[], metric: Metric): Gauge {
   const noise = noiseOf(ratios);
   return {
     ratio: rounded(noise.median),
-    tolerance: toleranceFor(noise),
+    tolerance: toleranceFor(noise, metric),
     noise: { ratios: noise.ratios.map((ratio) => rounded(ratio)), median: rounded(noise.median), maxDrop: rounded(noise.maxDrop), spread: rounded(noise.spread) },
   };
 }
@@ -129,8 +135,8 @@ export function baselineFrom(runs: readonly (readonly Measurement[])[], load: Lo
       p90_ms: ofApp((throughput) => throughput.p90_ms),
       p99_ms: ofApp((throughput) => throughput.p99_ms),
       failures: 0,
-      throughput: gaugeOf(measurements.map((measurement) => measurement.ratio)),
-      ...(cpuRatios.every((ratio) => ratio !== undefined) ? { cpu: gaugeOf(cpuRatios) } : {}),
+      throughput: gaugeOf(measurements.map((measurement) => measurement.ratio), 'throughput'),
+      ...(cpuRatios.every((ratio) => ratio !== undefined) ? { cpu: gaugeOf(cpuRatios, 'cpu') } : {}),
     };
   }
   const processors = cpus();

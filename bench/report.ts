@@ -52,15 +52,18 @@ const BAR_HEIGHT = 12;
 const BAR_GAP = 2;
 const GROUP_GAP = 12;
 const TOP = 34;
+const LEGEND_ITEM_WIDTH = 130;
+const LEGEND_ROW_HEIGHT = 16;
 
 /** Horizontal grouped bars, one group per scenario; every bar carries its exact value. */
 export function barChartSvg(chart: BarChart): string {
   const max = Math.max(0, ...chart.groups.flatMap((group) => group.values.filter((value): value is number => value !== undefined)));
   const scale = max > 0 ? PLOT_WIDTH / max : 0;
   const groupHeight = chart.series.length * (BAR_HEIGHT + BAR_GAP) + GROUP_GAP;
-  const legendHeight = 18;
-  const height = TOP + chart.groups.length * groupHeight + legendHeight;
   const width = LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH;
+  const legendPerRow = Math.floor((PLOT_WIDTH + VALUE_WIDTH) / LEGEND_ITEM_WIDTH);
+  const legendTop = TOP + chart.groups.length * groupHeight;
+  const height = legendTop + Math.ceil(chart.series.length / legendPerRow) * LEGEND_ROW_HEIGHT;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(chart.title)}" font-family="sans-serif" font-size="11">`,
     `<text x="0" y="16" font-size="14" font-weight="bold">${escapeXml(`${chart.title} (${chart.unit})`)}</text>`,
@@ -83,10 +86,10 @@ export function barChartSvg(chart: BarChart): string {
       );
     });
   });
-  const legendY = height - 6;
   chart.series.forEach((series, index) => {
-    const x = LABEL_WIDTH + index * 120;
-    parts.push(`<rect x="${x}" y="${legendY - 9}" width="10" height="10" fill="${series.color}"/><text x="${x + 14}" y="${legendY}">${escapeXml(series.name)}</text>`);
+    const x = LABEL_WIDTH + (index % legendPerRow) * LEGEND_ITEM_WIDTH;
+    const y = legendTop + Math.floor(index / legendPerRow) * LEGEND_ROW_HEIGHT + 12;
+    parts.push(`<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${series.color}"/><text x="${x + 14}" y="${y}">${escapeXml(series.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n');
@@ -188,7 +191,7 @@ export function renderReport(input: ReportInput): string {
     '<head>',
     '<meta charset="utf-8"/>',
     `<title>${escapeXml(input.title)}</title>`,
-    '<style>body{font-family:sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse}td,th{border:1px solid #cbd5e0;padding:.2em .5em;text-align:right}td:first-child,th:first-child{text-align:left}</style>',
+    '<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #cbd5e0;padding:.2em .5em;text-align:right}td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}</style>',
     '</head>',
     '<body>',
     `<h1>${escapeXml(input.title)}</h1>`,
