@@ -261,6 +261,7 @@ describe('ci.yml', () => {
       'postgres-tests': ['scripts/ci/postgres-tests.sh'],
       conformance: ['scripts/ci/conformance.sh'],
       'scale-tests': ['scripts/ci/scale-tests.sh'],
+      'bench-gate': ['scripts/ci/bench-gate.sh'],
       'browser-tests': ['scripts/ci/browser-tests.sh sqlite'],
       'browser-tests-postgres': ['scripts/ci/browser-tests.sh postgres'],
       'deploy-checks': ['scripts/ci/deploy-checks.sh'],

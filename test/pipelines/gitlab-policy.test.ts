@@ -134,12 +134,12 @@ describe('.gitlab-ci.yml', () => {
   it('caches npm downloads keyed on the lockfile and installs from that cache', () => {
     expect(job('.npm').cache).toEqual({ key: { files: ['package-lock.json'] }, paths: ['.npm/'] });
     expect(job('.npm').before_script).toEqual(['npm ci --cache .npm --prefer-offline']);
-    for (const name of ['lint', 'unit-tests', 'postgres-tests', 'conformance', 'scale-tests', 'browser-tests', 'cluster-tests', 'sbom']) expect(String(job(name).extends), name).toContain('.npm');
+    for (const name of ['lint', 'unit-tests', 'postgres-tests', 'conformance', 'scale-tests', 'bench-gate', 'browser-tests', 'cluster-tests', 'sbom']) expect(String(job(name).extends), name).toContain('.npm');
   });
 
   it('calls the shared scripts, as the GitHub workflows do', () => {
     const calls = Object.fromEntries(
-      ['lint', 'unit-tests', 'postgres-tests', 'conformance', 'scale-tests', 'browser-tests', 'cluster-tests', 'sbom', 'npm-audit', 'container-scan'].map((name) => [name, job(name).script]),
+      ['lint', 'unit-tests', 'postgres-tests', 'conformance', 'scale-tests', 'bench-gate', 'browser-tests', 'cluster-tests', 'sbom', 'npm-audit', 'container-scan'].map((name) => [name, job(name).script]),
     );
 
     expect(calls).toEqual({
@@ -148,6 +148,7 @@ describe('.gitlab-ci.yml', () => {
       'postgres-tests': ['bash scripts/ci/postgres-tests.sh'],
       conformance: ['bash scripts/ci/conformance.sh'],
       'scale-tests': ['bash scripts/ci/scale-tests.sh'],
+      'bench-gate': ['bash scripts/ci/bench-gate.sh'],
       'browser-tests': ['bash scripts/ci/browser-tests.sh sqlite'],
       'cluster-tests': ['bash scripts/ci/cluster-tests.sh'],
       sbom: ['bash scripts/ci/sbom.sh'],
@@ -227,6 +228,7 @@ describe('.gitlab-ci.yml', () => {
     expect(gitlabNeeds(staging).filter((need) => need.artifacts !== false)).toEqual([{ job: 'build-image', artifacts: true }]);
     expect(gitlabNeeds(staging).map((need) => need.job).sort()).toEqual(
       [
+        'bench-gate',
         'browser-tests',
         'browser-tests-postgres',
         'build-image',

@@ -569,6 +569,10 @@ describe('the test and audit scripts, with a stand-in npm', () => {
     ]);
   });
 
+  it('bench-gate.sh: the bench in gate mode on SQLite, whatever TEST_DATABASE_URL says', async () => {
+    expect(await calls('bench-gate.sh', [], { TEST_DATABASE_URL: DATABASE })).toEqual(['npm run bench -- --gate | CI= DB= BROWSER=']);
+  });
+
   it('browser-tests.sh: the browser named by CHROMIUM_PATH, on the database asked for', async () => {
     const browser = process.execPath;
 

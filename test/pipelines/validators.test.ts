@@ -240,6 +240,7 @@ describe('.gitlab-ci.yml (gitlab-ci-local)', () => {
       'postgres-tests': 'test/on_success',
       conformance: 'test/on_success',
       'scale-tests': 'test/on_success',
+      'bench-gate': 'test/on_success',
       'browser-tests': 'test/on_success',
       'browser-tests-postgres': 'test/on_success',
       'deploy-checks': 'test/on_success',
