@@ -152,6 +152,10 @@ async function withSeededServer<T>(work: (app: Target, data: SeededData, storage
       SHUTDOWN_DELAY_SECONDS: '0',
       // The load comes from a handful of users on one address: it measures capacity, not the limits.
       RATE_LIMIT_MAX: '1000000',
+      // Sign-in counts each attempt before checking the password: 32 concurrent logins of a few
+      // accounts from one address would otherwise be refused as a brute-force attempt.
+      SIGNIN_MAX_FAILURES: '1000',
+      SIGNIN_MAX_FAILURES_PER_ADDRESS: '100000',
       ...(storage.databaseUrl ? { DATABASE_URL: storage.databaseUrl, MIGRATE_ON_START: 'true', DATABASE_POOL_SIZE: '10' } : {}),
     },
     { stdout: openSync(logFile, 'w'), nodeOptions: options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : [] },
