@@ -50,6 +50,13 @@ export interface Config {
   readonly requestTimeoutSeconds: number;
   readonly appVersion: string;
   readonly gitSha: string;
+  /**
+   * Where to send traces (OTLP/HTTP, JSON); unset, tracing is off and its code is never loaded.
+   * The standard OTEL_EXPORTER_OTLP_ENDPOINT: traces go to its /v1/traces.
+   */
+  readonly otelExporterEndpoint: string | undefined;
+  /** service.name on every span (OTEL_SERVICE_NAME). */
+  readonly otelServiceName: string;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -58,6 +65,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const NODE_ENVS = ['development', 'production', 'test'] as const;
+/** The exporter we ship speaks OTLP over HTTP with JSON bodies; every OTLP receiver takes it. */
+const OTLP_PROTOCOLS = ['http/json'] as const;
 
 export interface LoadOptions {
   /**
@@ -79,6 +88,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   if (metricsPort !== undefined && metricsPort === port) throw new ConfigError('METRICS_PORT', `must differ from PORT (${port})`);
   const adminEmail = read.optional('ADMIN_EMAIL');
   const adminPassword = read.optional('ADMIN_PASSWORD');
+  // Read for its check only: a collector set up for another protocol fails at start-up, not silently.
+  read.oneOf('OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/json');
   if (adminEmail !== undefined && adminPassword === undefined) {
     throw new ConfigError('ADMIN_PASSWORD', 'is required with ADMIN_EMAIL (there is no default admin password)');
   }
@@ -118,6 +129,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     requestTimeoutSeconds: read.integer('REQUEST_TIMEOUT_SECONDS', 30, { min: 1, max: 600 }),
     appVersion: read.string('APP_VERSION', packageVersion()),
     gitSha: read.string('GIT_SHA', 'unknown'),
+    otelExporterEndpoint: read.httpUrl('OTEL_EXPORTER_OTLP_ENDPOINT'),
+    otelServiceName: read.string('OTEL_SERVICE_NAME', 'shipshape'),
   });
 }
 

@@ -101,6 +101,22 @@ export class EnvReader {
     return raw;
   }
 
+  /** An http:// or https:// base URL, such as an OTLP collector's "http://collector:4318". */
+  httpUrl(name: string): string | undefined {
+    const raw = this.optional(name);
+    if (raw === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError(name, `must be a URL like http://otel-collector:4318, got "${raw}"`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ConfigError(name, `must use http:// or https://, got "${url.protocol}"`);
+    }
+    return raw;
+  }
+
   /** "90", "90s", "15m", "24h", "7d" → seconds. */
   duration(name: string, fallback: string, limits: { minSeconds: number }): number {
     const raw = this.optional(name) ?? fallback;

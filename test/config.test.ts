@@ -51,6 +51,8 @@ describe('loadConfig', () => {
       shutdownTimeoutSeconds: 20,
       requestTimeoutSeconds: 30,
       gitSha: 'unknown',
+      otelExporterEndpoint: undefined,
+      otelServiceName: 'shipshape',
     });
     expect(config.appVersion).toMatch(/^\d+\.\d+\.\d+/);
     expect(Object.isFrozen(config)).toBe(true);
@@ -89,6 +91,9 @@ describe('loadConfig', () => {
       REQUEST_TIMEOUT_SECONDS: '5',
       APP_VERSION: '2.0.0',
       GIT_SHA: 'deadbeef',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.monitoring:4318',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: 'shipshape-staging',
     });
 
     expect(config).toEqual({
@@ -125,6 +130,8 @@ describe('loadConfig', () => {
       requestTimeoutSeconds: 5,
       appVersion: '2.0.0',
       gitSha: 'deadbeef',
+      otelExporterEndpoint: 'http://otel-collector.monitoring:4318',
+      otelServiceName: 'shipshape-staging',
     });
   });
 
@@ -173,6 +180,9 @@ describe('loadConfig', () => {
     [{ BODY_LIMIT: '10' }, 'BODY_LIMIT', 'must be between 1kb and 100mb, got "10"'],
     [{ TRUST_PROXY: 'everyone!' }, 'TRUST_PROXY', 'must be true, false, a hop count or addresses/CIDRs, got "everyone!"'],
     [{ SHUTDOWN_DELAY_SECONDS: '-1' }, 'SHUTDOWN_DELAY_SECONDS', 'must be a whole number, got "-1"'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'OTEL_EXPORTER_OTLP_ENDPOINT', 'must use http:// or https://, got "collector:"'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://' }, 'OTEL_EXPORTER_OTLP_ENDPOINT', 'must be a URL like http://otel-collector:4318, got "http://"'],
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_PROTOCOL', 'must be one of http/json, got "grpc"'],
   ])('refuses %o, naming the variable', (env, variable, problem) => {
     let error: unknown;
     try {

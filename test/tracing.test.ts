@@ -1,0 +1,210 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Conduit } from './helpers/conduit.ts';
+import { createTestApp, dialectUnderTest, type TestApp } from './helpers/app.ts';
+
+/** One span as OTLP/JSON carries it (ids in hex, attributes as typed key/value pairs). */
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes?: { key: string; value: { stringValue?: string; intValue?: number | string } }[];
+  status?: { code?: number };
+}
+
+interface OtlpExport {
+  resourceSpans: { resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
+}
+
+const SPAN_KIND_SERVER = 2;
+const SPAN_KIND_CLIENT = 3;
+const STATUS_ERROR = 2;
+
+/** An OTLP/HTTP receiver in this process: keeps every export request it is sent, decoded. */
+class OtlpReceiver {
+  readonly exports: OtlpExport[] = [];
+  readonly paths: string[] = [];
+  readonly contentTypes: string[] = [];
+  readonly #server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      this.paths.push(request.url ?? '');
+      this.contentTypes.push(request.headers['content-type'] ?? '');
+      this.exports.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  get spans(): OtlpSpan[] {
+    return this.exports.flatMap((body) => body.resourceSpans.flatMap((resource) => resource.scopeSpans.flatMap((scope) => scope.spans)));
+  }
+
+  get resourceAttributes(): Record<string, unknown> {
+    return attributesOf({ attributes: this.exports[0]?.resourceSpans[0]?.resource.attributes } as OtlpSpan);
+  }
+}
+
+function attributesOf(span: OtlpSpan): Record<string, unknown> {
+  return Object.fromEntries((span.attributes ?? []).map(({ key, value }) => [key, value.stringValue ?? Number(value.intValue)]));
+}
+
+// A caller's trace, as a proxy or another service would send it.
+const CALLER_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CALLER_SPAN_ID = '00f067aa0ba902b7';
+const CALLER_TRACEPARENT = `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01`;
+const EXPECTED_DB_SYSTEM = dialectUnderTest === 'sqlite' ? 'sqlite' : 'postgresql';
+
+describe('traces exported over OTLP/HTTP', () => {
+  const receiver = new OtlpReceiver();
+  let testApp: TestApp;
+  const seen: { slug: string; getArticle: { headers: Record<string, unknown> }; list: { headers: Record<string, unknown> }; missing: { headers: Record<string, unknown> }; failing: { status: number; headers: Record<string, unknown> } } =
+    {} as never;
+
+  // The requests run once, then the app closes: closing flushes every queued span to the receiver.
+  beforeAll(async () => {
+    const endpoint = await receiver.start();
+    testApp = await createTestApp({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: `${endpoint}/`, OTEL_SERVICE_NAME: 'shipshape-under-test' },
+      configure: (app) => {
+        app.get('/test/broken-query', { schema: { hide: true } }, async () => {
+          await sql`select * from no_such_table`.execute(app.db);
+          return {};
+        });
+      },
+    });
+    const api = new Conduit(() => testApp.app);
+    const author = await api.register();
+    const article = await api.createArticle(author.token, { tagList: ['traced'] });
+    seen.slug = article.slug;
+    seen.getArticle = await api.request('GET', `/api/articles/${article.slug}`, { headers: { traceparent: CALLER_TRACEPARENT } });
+    // Two filters at once: the list that reads in SQLite's reader threads.
+    seen.list = await api.request('GET', `/api/articles?tag=traced&author=${author.username}`);
+    seen.missing = await api.request('GET', '/api/articles/no-such-article');
+    seen.failing = await api.request('GET', '/test/broken-query');
+    await testApp.close();
+  });
+  afterAll(() => receiver.stop());
+
+  const serverSpanOf = (response: { headers: Record<string, unknown> }): OtlpSpan => {
+    const [, traceId, spanId] = String(response.headers.traceresponse).split('-');
+    const span = receiver.spans.find((candidate) => candidate.traceId === traceId && candidate.spanId === spanId);
+    if (span === undefined) throw new Error(`no exported span ${traceId}/${spanId}`);
+    return span;
+  };
+  const childrenOf = (parent: OtlpSpan) => receiver.spans.filter((span) => span.traceId === parent.traceId && span.parentSpanId === parent.spanId);
+
+  it('posts JSON to the endpoint /v1/traces, naming the service', () => {
+    expect(receiver.paths.length).toBeGreaterThan(0);
+    expect(new Set(receiver.paths)).toEqual(new Set(['/v1/traces']));
+    expect(receiver.contentTypes.every((type) => type.startsWith('application/json'))).toBe(true);
+    expect(receiver.resourceAttributes['service.name']).toBe('shipshape-under-test');
+  });
+
+  it('continues the caller\'s trace: the server span is a child of the incoming traceparent', () => {
+    const server = serverSpanOf(seen.getArticle);
+
+    expect(seen.getArticle.headers.traceresponse).toMatch(new RegExp(`^00-${CALLER_TRACE_ID}-[0-9a-f]{16}-01$`));
+    expect(server).toMatchObject({ traceId: CALLER_TRACE_ID, parentSpanId: CALLER_SPAN_ID, name: 'GET /api/articles/:slug', kind: SPAN_KIND_SERVER });
+    expect(attributesOf(server)).toMatchObject({
+      'http.request.method': 'GET',
+      'http.route': '/api/articles/:slug',
+      'http.response.status_code': 200,
+      'url.path': `/api/articles/${seen.slug}`,
+    });
+  });
+
+  it('puts each query of the request in a span under the server span, named without values', () => {
+    const server = serverSpanOf(seen.getArticle);
+    const queries = childrenOf(server);
+
+    expect(queries.length).toBeGreaterThan(0);
+    expect(queries.map((span) => span.name)).toContain('SELECT articles');
+    for (const query of queries) {
+      expect(query.kind).toBe(SPAN_KIND_CLIENT);
+      expect(attributesOf(query)).toMatchObject({ 'db.system.name': EXPECTED_DB_SYSTEM, 'db.query.summary': query.name });
+      expect(JSON.stringify(query)).not.toContain(seen.slug);
+    }
+    const articleQuery = queries.find((span) => span.name === 'SELECT articles')!;
+    expect(attributesOf(articleQuery)).toMatchObject({ 'db.operation.name': 'SELECT', 'db.collection.name': 'articles' });
+  });
+
+  it('traces the list queries that run off the main thread too', () => {
+    const server = serverSpanOf(seen.list);
+
+    expect(server.parentSpanId ?? '').toBe('');
+    expect(server.traceId).not.toBe(CALLER_TRACE_ID);
+    expect(childrenOf(server).filter((span) => span.name === 'SELECT articles')).toHaveLength(2);
+  });
+
+  it('names a 404 by its route template and leaves its status unset: the client erred, not the server', () => {
+    const server = serverSpanOf(seen.missing);
+
+    expect(server.name).toBe('GET /api/articles/:slug');
+    expect(attributesOf(server)).toMatchObject({ 'http.response.status_code': 404 });
+    expect(server.status?.code ?? 0).not.toBe(STATUS_ERROR);
+  });
+
+  it('marks a failing query and the 5xx it causes as errors', () => {
+    const server = serverSpanOf(seen.failing);
+    const [query] = childrenOf(server);
+
+    expect(seen.failing.status).toBe(500);
+    expect(server.status?.code).toBe(STATUS_ERROR);
+    expect(attributesOf(server)).toMatchObject({ 'http.response.status_code': 500, 'error.type': '500' });
+    expect(query).toMatchObject({ name: 'SELECT', status: { code: STATUS_ERROR } });
+    expect(attributesOf(query!)['error.type']).toEqual(expect.any(String));
+  });
+
+  it('writes the trace and span ids into every log line of the request', () => {
+    const server = serverSpanOf(seen.getArticle);
+    const lines = testApp.logs.filter((line) => line.requestId === seen.getArticle.headers['x-request-id']);
+
+    expect(lines.map((line) => line.msg)).toContain('request completed');
+    for (const line of lines) expect(line).toMatchObject({ trace_id: CALLER_TRACE_ID, span_id: server.spanId });
+  });
+});
+
+describe('traces switched off (no OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
+  it('adds no header and no ids to the logs', async () => {
+    const testApp = await createTestApp();
+    try {
+      const response = await new Conduit(() => testApp.app).request('GET', '/api/tags', { headers: { traceparent: CALLER_TRACEPARENT } });
+      const line = testApp.logs.find((entry) => entry.requestId === response.headers['x-request-id'])!;
+
+      expect(response.headers.traceresponse).toBeUndefined();
+      expect(line.msg).toBe('request completed');
+      expect(line).not.toHaveProperty('trace_id');
+    } finally {
+      await testApp.close();
+    }
+  });
+
+  it('loads no OpenTelemetry code: only the tracing plugin imports it, and the app imports that plugin lazily', () => {
+    const sourceDir = new URL('../src/', import.meta.url).pathname;
+    const sources = readdirSync(sourceDir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
+    const importers = sources.filter((file) => /from '@opentelemetry\//.test(readFileSync(join(sourceDir, file), 'utf8')));
+    const pluginImports = sources.flatMap((file) =>
+      [...readFileSync(join(sourceDir, file), 'utf8').matchAll(/^import (?!type ).*from '.*\/tracing\.ts';$/gm)].map(() => file),
+    );
+
+    expect(importers).toEqual([join('plugins', 'app', 'tracing.ts')]);
+    expect(pluginImports).toEqual([]);
+    expect(readFileSync(join(sourceDir, 'app.ts'), 'utf8')).toContain("await import('./plugins/app/tracing.ts')");
+  });
+});
