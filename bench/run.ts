@@ -11,6 +11,9 @@
  * then runs the heaviest mix while timing /healthz and reading the event-loop delay metric.
  *
  *   npm run bench -- --scale 200000 [--duration 5]
+ *
+ * With --otel the server exports traces (OTEL_EXPORTER_OTLP_ENDPOINT) to an OTLP receiver in
+ * this process, to measure what tracing costs against the same run without it.
  */
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +22,7 @@ import { hash, verify } from '@node-rs/argon2';
 import autocannon, { type Request as AutocannonRequest, type Result } from 'autocannon';
 import { ARGON2_OPTIONS } from '../src/features/users/password-hashing.ts';
 import { createTestStorage, dialectUnderTest } from '../test/helpers/app.ts';
+import { OtlpReceiver } from '../test/helpers/otlp-receiver.ts';
 import { freePort, productionEnv, ROOT, startNode, waitFor } from '../test/helpers/process.ts';
 import { runScaleBench } from './scale.ts';
 import { BENCH_PASSWORD, type SeededData, seed } from './seed.ts';
@@ -31,6 +35,7 @@ const { values: options } = parseArgs({
     only: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     scale: { type: 'string' },
+    otel: { type: 'boolean', default: false },
   },
 });
 const DURATION = Number(options.duration);
@@ -214,6 +219,8 @@ const port = await freePort();
 const logDir = join(ROOT, 'bench', 'results');
 mkdirSync(logDir, { recursive: true });
 const logFile = join(logDir, `server-${dialectUnderTest}.log`);
+const traceReceiver = options.otel ? new OtlpReceiver({ keepSpans: false }) : undefined;
+const otelEndpoint = await traceReceiver?.start();
 const server = startNode(
   'src/server.ts',
   [],
@@ -224,6 +231,7 @@ const server = startNode(
     SHUTDOWN_DELAY_SECONDS: '0',
     // The load comes from a handful of users on one address: it measures capacity, not the limits.
     RATE_LIMIT_MAX: '1000000',
+    ...(otelEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: otelEndpoint } : {}),
     ...(storage.databaseUrl ? { DATABASE_URL: storage.databaseUrl, MIGRATE_ON_START: 'true', DATABASE_POOL_SIZE: '10' } : {}),
   },
   { stdout: openSync(logFile, 'w'), nodeOptions: options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : [] },
@@ -240,4 +248,8 @@ try {
   server.child.kill('SIGTERM');
   await server.exited;
   await storage.remove();
+  if (traceReceiver !== undefined) {
+    console.log(`traces: ${traceReceiver.spanCount} spans received over OTLP/HTTP`);
+    await traceReceiver.stop();
+  }
 }

@@ -1,68 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conduit } from './helpers/conduit.ts';
 import { createTestApp, dialectUnderTest, type TestApp } from './helpers/app.ts';
-
-/** One span as OTLP/JSON carries it (ids in hex, attributes as typed key/value pairs). */
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes?: { key: string; value: { stringValue?: string; intValue?: number | string } }[];
-  status?: { code?: number };
-}
-
-interface OtlpExport {
-  resourceSpans: { resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
-}
+import { attributesOf, OtlpReceiver, type OtlpSpan } from './helpers/otlp-receiver.ts';
 
 const SPAN_KIND_SERVER = 2;
 const SPAN_KIND_CLIENT = 3;
 const STATUS_ERROR = 2;
-
-/** An OTLP/HTTP receiver in this process: keeps every export request it is sent, decoded. */
-class OtlpReceiver {
-  readonly exports: OtlpExport[] = [];
-  readonly paths: string[] = [];
-  readonly contentTypes: string[] = [];
-  readonly #server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      this.paths.push(request.url ?? '');
-      this.contentTypes.push(request.headers['content-type'] ?? '');
-      this.exports.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport);
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-
-  get spans(): OtlpSpan[] {
-    return this.exports.flatMap((body) => body.resourceSpans.flatMap((resource) => resource.scopeSpans.flatMap((scope) => scope.spans)));
-  }
-
-  get resourceAttributes(): Record<string, unknown> {
-    return attributesOf({ attributes: this.exports[0]?.resourceSpans[0]?.resource.attributes } as OtlpSpan);
-  }
-}
-
-function attributesOf(span: OtlpSpan): Record<string, unknown> {
-  return Object.fromEntries((span.attributes ?? []).map(({ key, value }) => [key, value.stringValue ?? Number(value.intValue)]));
-}
 
 // A caller's trace, as a proxy or another service would send it.
 const CALLER_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
