@@ -95,6 +95,7 @@ async function startTracingIfConfigured(config: ConfigWithSecrets): Promise<Trac
     serviceName: config.otelServiceName,
     serviceVersion: config.appVersion,
     dialect: dialectOf(config),
+    sampleRatio: config.otelSampleRatio,
   });
 }
 

@@ -57,6 +57,11 @@ export interface Config {
   readonly otelExporterEndpoint: string | undefined;
   /** service.name on every span (OTEL_SERVICE_NAME). */
   readonly otelServiceName: string;
+  /**
+   * The share of new traces kept (OTEL_TRACES_SAMPLER=parentbased_traceidratio with
+   * OTEL_TRACES_SAMPLER_ARG); 1 for parentbased_always_on. A caller's decision always wins.
+   */
+  readonly otelSampleRatio: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -67,6 +72,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debu
 const NODE_ENVS = ['development', 'production', 'test'] as const;
 /** The exporter we ship speaks OTLP over HTTP with JSON bodies; every OTLP receiver takes it. */
 const OTLP_PROTOCOLS = ['http/json'] as const;
+const TRACE_SAMPLERS = ['parentbased_always_on', 'parentbased_traceidratio'] as const;
 
 export interface LoadOptions {
   /**
@@ -131,6 +137,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     gitSha: read.string('GIT_SHA', 'unknown'),
     otelExporterEndpoint: read.httpUrl('OTEL_EXPORTER_OTLP_ENDPOINT'),
     otelServiceName: read.string('OTEL_SERVICE_NAME', 'shipshape'),
+    otelSampleRatio: read.oneOf('OTEL_TRACES_SAMPLER', TRACE_SAMPLERS, 'parentbased_always_on') === 'parentbased_traceidratio' ? read.ratio('OTEL_TRACES_SAMPLER_ARG', 1) : 1,
   });
 }
 

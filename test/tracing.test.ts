@@ -126,6 +126,26 @@ describe('traces exported over OTLP/HTTP', () => {
   });
 });
 
+describe('sampling (OTEL_TRACES_SAMPLER=parentbased_traceidratio)', () => {
+  it('keeps none of its own traces at ratio 0, yet every one a caller sampled, and logs the ids either way', async () => {
+    const receiver = new OtlpReceiver();
+    const testApp = await createTestApp({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: await receiver.start(), OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' },
+    });
+    const api = new Conduit(() => testApp.app);
+    const own = await api.request('GET', '/api/tags');
+    const callers = await api.request('GET', '/api/tags', { headers: { traceparent: CALLER_TRACEPARENT } });
+    await testApp.close();
+    await receiver.stop();
+
+    expect(own.headers.traceresponse).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    expect(callers.headers.traceresponse).toMatch(new RegExp(`^00-${CALLER_TRACE_ID}-[0-9a-f]{16}-01$`));
+    expect(new Set(receiver.spans.map((span) => span.traceId))).toEqual(new Set([CALLER_TRACE_ID]));
+    const ownLine = testApp.logs.find((line) => line.requestId === own.headers['x-request-id']);
+    expect(ownLine?.trace_id).toBe(String(own.headers.traceresponse).split('-')[1]);
+  });
+});
+
 describe('traces switched off (no OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
   it('adds no header and no ids to the logs', async () => {
     const testApp = await createTestApp();

@@ -14,7 +14,7 @@ import {
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
+import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import {
   ATTR_DB_COLLECTION_NAME,
   ATTR_DB_OPERATION_NAME,
@@ -40,6 +40,8 @@ export interface TracingSettings {
   readonly serviceName: string;
   readonly serviceVersion: string;
   readonly dialect: DialectName;
+  /** The share of new traces to keep, 0 to 1; a caller's sampling decision always wins. */
+  readonly sampleRatio: number;
 }
 
 /** W3C Trace Context level 2: the server's own span, so a caller can find its trace. */
@@ -71,8 +73,8 @@ export class Tracing {
   constructor(settings: TracingSettings) {
     this.#provider = new TracerProvider({
       resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName, [ATTR_SERVICE_VERSION]: settings.serviceVersion }),
-      // Follow the caller's sampling decision; sample every trace we start ourselves.
-      sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+      // Follow the caller's sampling decision; keep the configured share of the traces we start.
+      sampler: new ParentBasedSampler({ root: settings.sampleRatio === 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(settings.sampleRatio) }),
       spanProcessors: [
         new BatchSpanProcessor({
           exporter: new OTLPTraceExporter({ url: tracesUrl(settings.endpoint), timeoutMillis: EXPORT_TIMEOUT_MS }),
