@@ -86,6 +86,7 @@ describe('values.schema.json', () => {
     ['a tag instead of a digest', ['--set', 'image.digest=v1.2.3'], "at '/image/digest'"],
     ['a secret in the ConfigMap', ['--set', 'config.JWT_SECRET=hunter2'], "invalid propertyName 'JWT_SECRET'"],
     ['a log level the app rejects', ['--set', 'config.LOG_LEVEL=verbose'], "at '/config/LOG_LEVEL'"],
+    ['a trace collector that is not an http(s) URL', ['--set', 'config.OTEL_EXPORTER_OTLP_ENDPOINT=otel-collector:4318'], "at '/config/OTEL_EXPORTER_OTLP_ENDPOINT'"],
   ])('rejects %s at install', async (_name, extra, message) => {
     const values = extra.length === 0 ? [] : ['--values', join(CHART, 'values-staging.yaml')];
     const result = await runHelm(['template', 'shipshape', CHART, ...values, ...extra]);
