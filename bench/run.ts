@@ -13,7 +13,8 @@
  *   npm run bench -- --scale 200000 [--duration 5]
  *
  * With --otel the server exports traces (OTEL_EXPORTER_OTLP_ENDPOINT) to an OTLP receiver in
- * this process, to measure what tracing costs against the same run without it.
+ * this process, to measure what tracing costs against the same run without it; the sampler
+ * comes from this process's OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (default: every trace).
  */
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -231,7 +232,13 @@ const server = startNode(
     SHUTDOWN_DELAY_SECONDS: '0',
     // The load comes from a handful of users on one address: it measures capacity, not the limits.
     RATE_LIMIT_MAX: '1000000',
-    ...(otelEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: otelEndpoint } : {}),
+    ...(otelEndpoint
+      ? {
+          OTEL_EXPORTER_OTLP_ENDPOINT: otelEndpoint,
+          OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on',
+          OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG ?? '1',
+        }
+      : {}),
     ...(storage.databaseUrl ? { DATABASE_URL: storage.databaseUrl, MIGRATE_ON_START: 'true', DATABASE_POOL_SIZE: '10' } : {}),
   },
   { stdout: openSync(logFile, 'w'), nodeOptions: options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : [] },
