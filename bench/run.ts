@@ -12,18 +12,19 @@
  *
  *   npm run bench -- --scale 200000 [--duration 5]
  *
- * With --otel the server exports traces (OTEL_EXPORTER_OTLP_ENDPOINT) to an OTLP receiver in
- * this process, to measure what tracing costs against the same run without it; the sampler
+ * With --otel the server exports traces (OTEL_EXPORTER_OTLP_ENDPOINT) to an OTLP receiver in a
+ * process of its own (bench/otlp-sink.ts), to measure what tracing costs against the same run without it; the sampler
  * comes from this process's OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (default: every trace).
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { hash, verify } from '@node-rs/argon2';
 import autocannon, { type Request as AutocannonRequest, type Result } from 'autocannon';
 import { ARGON2_OPTIONS } from '../src/features/users/password-hashing.ts';
 import { createTestStorage, dialectUnderTest } from '../test/helpers/app.ts';
-import { OtlpReceiver } from '../test/helpers/otlp-receiver.ts';
 import { freePort, productionEnv, ROOT, startNode, waitFor } from '../test/helpers/process.ts';
 import { runScaleBench } from './scale.ts';
 import { BENCH_PASSWORD, type SeededData, seed } from './seed.ts';
@@ -215,13 +216,27 @@ async function runStandardBench(base: string, data: SeededData): Promise<void> {
   console.log(missed.length === 0 ? 'all targets met' : `targets missed: ${missed.join(', ')}`);
 }
 
+/** bench/otlp-sink.ts: resolves to its URL, and when stopped to the number of spans it received. */
+function startTraceSink(): { endpoint: Promise<string>; stop: () => Promise<string> } {
+  const sink = spawn(process.execPath, [join(ROOT, 'bench', 'otlp-sink.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: sink.stdout })[Symbol.asyncIterator]();
+  const nextLine = async () => String((await lines.next()).value ?? '');
+  return {
+    endpoint: nextLine(),
+    stop: () => {
+      sink.kill('SIGTERM');
+      return nextLine();
+    },
+  };
+}
+
 const storage = await createTestStorage();
 const port = await freePort();
 const logDir = join(ROOT, 'bench', 'results');
 mkdirSync(logDir, { recursive: true });
 const logFile = join(logDir, `server-${dialectUnderTest}.log`);
-const traceReceiver = options.otel ? new OtlpReceiver({ keepSpans: false }) : undefined;
-const otelEndpoint = await traceReceiver?.start();
+const traceSink = options.otel ? startTraceSink() : undefined;
+const otelEndpoint = await traceSink?.endpoint;
 const server = startNode(
   'src/server.ts',
   [],
@@ -255,8 +270,5 @@ try {
   server.child.kill('SIGTERM');
   await server.exited;
   await storage.remove();
-  if (traceReceiver !== undefined) {
-    console.log(`traces: ${traceReceiver.spanCount} spans received over OTLP/HTTP`);
-    await traceReceiver.stop();
-  }
+  if (traceSink !== undefined) console.log(`traces: ${await traceSink.stop()} spans received over OTLP/HTTP`);
 }

@@ -1,10 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conduit } from './helpers/conduit.ts';
-import { createTestApp, dialectUnderTest, type TestApp } from './helpers/app.ts';
+import { createListeningTestApp, createTestApp, dialectUnderTest, type TestApp } from './helpers/app.ts';
 import { attributesOf, OtlpReceiver, type OtlpSpan } from './helpers/otlp-receiver.ts';
+import { eventually } from './helpers/wait.ts';
 
 const SPAN_KIND_SERVER = 2;
 const SPAN_KIND_CLIENT = 3;
@@ -123,6 +125,45 @@ describe('traces exported over OTLP/HTTP', () => {
 
     expect(lines.map((line) => line.msg)).toContain('request completed');
     for (const line of lines) expect(line).toMatchObject({ trace_id: CALLER_TRACE_ID, span_id: server.spanId });
+  });
+});
+
+describe('a request the client abandons', () => {
+  it('ends its span as an error of type "aborted", named by its route', async () => {
+    const receiver = new OtlpReceiver();
+    let release: () => void = () => undefined;
+    let aborted = false;
+    let arrived = false;
+    const testApp = await createListeningTestApp({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: await receiver.start() },
+      configure: (app) => {
+        app.get('/test/never-answered', { schema: { hide: true } }, async () => {
+          arrived = true;
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          return {};
+        });
+        app.addHook('onRequestAbort', (_request, done) => {
+          aborted = true;
+          done();
+        });
+      },
+    });
+    const client = request(`${testApp.baseUrl}/test/never-answered`);
+    client.on('error', () => undefined);
+    client.end();
+    await eventually(() => arrived, (seen) => seen, { what: 'the request to reach its handler' });
+    client.destroy();
+    await eventually(() => aborted, (seen) => seen, { what: 'the server to see the abort' });
+    release();
+    await testApp.close();
+    await receiver.stop();
+
+    const span = receiver.spans.find((candidate) => candidate.name === 'GET /test/never-answered');
+    expect(span?.status?.code).toBe(STATUS_ERROR);
+    expect(attributesOf(span!)).toMatchObject({ 'error.type': 'aborted' });
+    expect(attributesOf(span!)).not.toHaveProperty('http.response.status_code');
   });
 });
 
