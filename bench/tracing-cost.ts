@@ -4,7 +4,7 @@
  * with tracing off, on (every trace), and on at 10% sampling, interleaved over several rounds.
  * Spans go to an OTLP receiver in a child process, so decoding them is not counted.
  *
- *   npm exec -- node bench/tracing-cost.ts [--requests 20000] [--rounds 3]
+ *   npm exec -- node bench/tracing-cost.ts [--requests 20000] [--rounds 3] [--modes "off,on"]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +17,9 @@ import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { ensureSecrets } from '../src/secrets.ts';
 
-const { values: options } = parseArgs({ options: { requests: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' } } });
+const { values: options } = parseArgs({
+  options: { requests: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' }, modes: { type: 'string' } },
+});
 const REQUESTS = Number(options.requests);
 const ROUNDS = Number(options.rounds);
 const CONCURRENCY = 32;
@@ -88,6 +90,7 @@ async function cpuPerRequest(app: FastifyInstance, url: (index: number) => strin
   return (used.user + used.system) / count;
 }
 
+const chosenModes = (Object.keys(MODES) as Mode[]).filter((mode) => options.modes === undefined || options.modes.split(',').includes(mode));
 const receiver = await startReceiver();
 const SCENARIOS: Record<string, (slugs: string[]) => (index: number) => string> = {
   'list articles (anonymous)': () => () => '/api/articles',
@@ -96,7 +99,7 @@ const SCENARIOS: Record<string, (slugs: string[]) => (index: number) => string> 
 const results: Record<string, Record<Mode, number[]>> = {};
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    for (const mode of Object.keys(MODES) as Mode[]) {
+    for (const mode of chosenModes) {
       const dataDir = mkdtempSync(join(tmpdir(), 'shipshape-tracing-cost-'));
       const app = await appFor(mode, receiver.endpoint, dataDir);
       try {
@@ -119,6 +122,7 @@ try {
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+if (chosenModes.length === 3) {
 console.table(
   Object.entries(results).map(([scenario, byMode]) => {
     const off = median(byMode.off);
@@ -132,3 +136,4 @@ console.table(
     };
   }),
 );
+}
