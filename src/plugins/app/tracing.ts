@@ -92,7 +92,8 @@ export class Tracing {
    */
   readonly observeQuery = (event: LogEvent): void => {
     const parent = this.#requestContext.getStore();
-    if (parent === undefined) return;
+    // An unsampled request's queries would be unsampled too: skip building their spans.
+    if (parent === undefined || trace.getSpan(parent)?.isRecording() !== true) return;
     const ended = performance.now();
     const summary = summariseQuery(event.query);
     const span = this.#tracer.startSpan(
@@ -110,8 +111,9 @@ export class Tracing {
       parent,
     );
     if (event.level === 'error') {
-      const error = event.error instanceof Error ? event.error : new Error(String(event.error));
-      span.setAttribute(ATTR_ERROR_TYPE, (error as { code?: string }).code ?? error.name);
+      // The driver's code (SQLITE_ERROR, PostgreSQL's 42P01) or the error's class; never its message.
+      const { code, name } = event.error as { code?: unknown; name?: unknown };
+      span.setAttribute(ATTR_ERROR_TYPE, String(code ?? name));
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
     span.end(ended);
