@@ -96,6 +96,17 @@ describe('values.schema.json', () => {
   });
 });
 
+describe('tracing in the chart', () => {
+  it('lets the app reach the trace collector only while an endpoint is configured', async () => {
+    const traced = byKey(await renderChart('staging'));
+    const untraced = byKey(await renderChart('staging', ['--set', 'config.OTEL_EXPORTER_OTLP_ENDPOINT=']));
+
+    expect(traced.has('NetworkPolicy/shipshape-allow-otel-collector')).toBe(true);
+    expect(untraced.has('NetworkPolicy/shipshape-allow-otel-collector')).toBe(false);
+    expect(untraced.get('ConfigMap/shipshape-config')?.data?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('');
+  });
+});
+
 describe.each(OVERLAYS)('%s: the chart (values-<environment>.yaml) and the overlay', (overlay) => {
   it('render the same objects, equal in every field but the tool labels', async () => {
     const chart = byKey(await renderChart(overlay));
