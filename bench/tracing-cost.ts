@@ -2,15 +2,18 @@
  * What tracing costs per request, in CPU time of the app's process rather than in throughput
  * (which whatever else runs on a shared machine skews): the same requests through app.inject
  * with tracing off, on (every trace), and on at 10% sampling, interleaved over several rounds.
- * Spans go to an OTLP receiver in a child process, so decoding them is not counted.
+ * Each measurement runs in a fresh process, so one mode's JIT state and heap never weigh on
+ * the next; spans go to a receiver in yet another process, so decoding them is not counted.
  *
- *   npm exec -- node bench/tracing-cost.ts [--requests 20000] [--rounds 3] [--modes "off,on"]
+ *   npm exec -- node bench/tracing-cost.ts [--requests 10000] [--rounds 3]
+ *   npm exec -- node --cpu-prof bench/tracing-cost.ts --mode on     # one measurement, to profile
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
@@ -18,7 +21,7 @@ import { loadConfig } from '../src/config.ts';
 import { ensureSecrets } from '../src/secrets.ts';
 
 const { values: options } = parseArgs({
-  options: { requests: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' }, modes: { type: 'string' } },
+  options: { requests: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '3' }, mode: { type: 'string' } },
 });
 const REQUESTS = Number(options.requests);
 const ROUNDS = Number(options.rounds);
@@ -28,9 +31,20 @@ const ARTICLES = 20;
 const MODES = {
   off: {},
   on: { OTEL_TRACES_SAMPLER: 'parentbased_always_on' },
-  'on, 10% sampled': { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' },
+  sampled: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' },
 } as const;
 type Mode = keyof typeof MODES;
+
+const SCENARIOS: Record<string, (slugs: string[]) => (index: number) => string> = {
+  'list articles (anonymous)': () => () => '/api/articles',
+  'get article': (slugs) => (index) => `/api/articles/${slugs[index % slugs.length]!}`,
+};
+
+interface Measurement {
+  mode: Mode;
+  scenario: string;
+  cpu_us_per_request: number;
+}
 
 /** A receiver that answers every export and keeps nothing, in its own process. */
 async function startReceiver(): Promise<{ endpoint: string; stop: () => void }> {
@@ -90,50 +104,57 @@ async function cpuPerRequest(app: FastifyInstance, url: (index: number) => strin
   return (used.user + used.system) / count;
 }
 
-const chosenModes = (Object.keys(MODES) as Mode[]).filter((mode) => options.modes === undefined || options.modes.split(',').includes(mode));
-const receiver = await startReceiver();
-const SCENARIOS: Record<string, (slugs: string[]) => (index: number) => string> = {
-  'list articles (anonymous)': () => () => '/api/articles',
-  'get article': (slugs) => (index) => `/api/articles/${slugs[index % slugs.length]!}`,
-};
-const results: Record<string, Record<Mode, number[]>> = {};
-try {
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const mode of chosenModes) {
-      const dataDir = mkdtempSync(join(tmpdir(), 'shipshape-tracing-cost-'));
-      const app = await appFor(mode, receiver.endpoint, dataDir);
-      try {
-        const slugs = await seed(app);
-        for (const [name, scenario] of Object.entries(SCENARIOS)) {
-          const url = scenario(slugs);
-          await cpuPerRequest(app, url, REQUESTS / 10);
-          const micros = await cpuPerRequest(app, url, REQUESTS);
-          ((results[name] ??= { off: [], on: [], 'on, 10% sampled': [] })[mode]).push(micros);
-          console.log(JSON.stringify({ round: round + 1, mode, scenario: name, cpu_us_per_request: Math.round(micros) }));
-        }
-      } finally {
-        await app.close();
-        rmSync(dataDir, { recursive: true, force: true });
+/** One mode, every scenario, in this process: one JSON line per scenario. */
+async function measure(mode: Mode): Promise<void> {
+  const receiver = await startReceiver();
+  const dataDir = mkdtempSync(join(tmpdir(), 'shipshape-tracing-cost-'));
+  const app = await appFor(mode, receiver.endpoint, dataDir);
+  try {
+    const slugs = await seed(app);
+    for (const [scenario, urls] of Object.entries(SCENARIOS)) {
+      await cpuPerRequest(app, urls(slugs), REQUESTS / 10);
+      const measurement: Measurement = { mode, scenario, cpu_us_per_request: Math.round(await cpuPerRequest(app, urls(slugs), REQUESTS)) };
+      console.log(JSON.stringify(measurement));
+    }
+  } finally {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    receiver.stop();
+  }
+}
+
+/** Every mode, ROUNDS times, interleaved, each in a fresh process; then the medians. */
+function compare(): void {
+  const measurements: Measurement[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const mode of Object.keys(MODES) as Mode[]) {
+      const output = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--mode', mode, '--requests', String(REQUESTS)], { encoding: 'utf8' });
+      for (const line of output.split('\n').filter((text) => text.startsWith('{'))) {
+        measurements.push(JSON.parse(line) as Measurement);
+        console.log(JSON.stringify({ round, ...(JSON.parse(line) as Measurement) }));
       }
     }
   }
-} finally {
-  receiver.stop();
+  const median = (mode: Mode, scenario: string) => {
+    const values = measurements.filter((entry) => entry.mode === mode && entry.scenario === scenario).map((entry) => entry.cpu_us_per_request).sort((a, b) => a - b);
+    return values[Math.floor(values.length / 2)]!;
+  };
+  const change = (value: number, base: number) => `${value >= base ? '+' : ''}${Math.round((value / base - 1) * 100)}%`;
+  console.table(
+    Object.keys(SCENARIOS).map((scenario) => {
+      const off = median('off', scenario);
+      return {
+        scenario,
+        'off (µs CPU/req)': off,
+        'on (µs)': median('on', scenario),
+        'on vs off': change(median('on', scenario), off),
+        '10% sampled (µs)': median('sampled', scenario),
+        'sampled vs off': change(median('sampled', scenario), off),
+      };
+    }),
+  );
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-if (chosenModes.length === 3) {
-console.table(
-  Object.entries(results).map(([scenario, byMode]) => {
-    const off = median(byMode.off);
-    return {
-      scenario,
-      'off (µs CPU/req)': Math.round(off),
-      'on (µs)': Math.round(median(byMode.on)),
-      'on vs off': `+${Math.round((median(byMode.on) / off - 1) * 100)}%`,
-      '10% sampled (µs)': Math.round(median(byMode['on, 10% sampled'])),
-      'sampled vs off': `+${Math.round((median(byMode['on, 10% sampled']) / off - 1) * 100)}%`,
-    };
-  }),
-);
-}
+if (options.mode === undefined) compare();
+else if (options.mode in MODES) await measure(options.mode as Mode);
+else throw new Error(`--mode must be one of ${Object.keys(MODES).join(', ')}`);
