@@ -43,7 +43,10 @@ const SCENARIOS: Record<string, (slugs: string[]) => (index: number) => string> 
 interface Measurement {
   mode: Mode;
   scenario: string;
+  /** Every thread of the process: the event loop, and V8's garbage collector and compiler threads. */
   cpu_us_per_request: number;
+  /** The event loop's thread alone: what stands between a request and the next. */
+  main_thread_us_per_request: number;
 }
 
 /** A receiver that answers every export and keeps nothing, in its own process. */
@@ -89,9 +92,10 @@ async function seed(app: FastifyInstance): Promise<string[]> {
   return slugs;
 }
 
-/** CPU microseconds of this process per request, over `count` requests `CONCURRENCY` at a time. */
-async function cpuPerRequest(app: FastifyInstance, url: (index: number) => string, count: number): Promise<number> {
+/** CPU microseconds per request (whole process, and main thread), over `count` requests `CONCURRENCY` at a time. */
+async function cpuPerRequest(app: FastifyInstance, url: (index: number) => string, count: number): Promise<{ process: number; mainThread: number }> {
   const started = process.cpuUsage();
+  const startedThread = process.threadCpuUsage();
   let next = 0;
   const worker = async () => {
     while (next < count) {
@@ -101,7 +105,8 @@ async function cpuPerRequest(app: FastifyInstance, url: (index: number) => strin
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const used = process.cpuUsage(started);
-  return (used.user + used.system) / count;
+  const usedThread = process.threadCpuUsage(startedThread);
+  return { process: (used.user + used.system) / count, mainThread: (usedThread.user + usedThread.system) / count };
 }
 
 /** One mode, every scenario, in this process: one JSON line per scenario. */
@@ -113,7 +118,8 @@ async function measure(mode: Mode): Promise<void> {
     const slugs = await seed(app);
     for (const [scenario, urls] of Object.entries(SCENARIOS)) {
       await cpuPerRequest(app, urls(slugs), REQUESTS / 10);
-      const measurement: Measurement = { mode, scenario, cpu_us_per_request: Math.round(await cpuPerRequest(app, urls(slugs), REQUESTS)) };
+      const used = await cpuPerRequest(app, urls(slugs), REQUESTS);
+      const measurement: Measurement = { mode, scenario, cpu_us_per_request: Math.round(used.process), main_thread_us_per_request: Math.round(used.mainThread) };
       console.log(JSON.stringify(measurement));
     }
   } finally {
@@ -135,24 +141,27 @@ function compare(): void {
       }
     }
   }
-  const median = (mode: Mode, scenario: string) => {
-    const values = measurements.filter((entry) => entry.mode === mode && entry.scenario === scenario).map((entry) => entry.cpu_us_per_request).sort((a, b) => a - b);
+  const median = (mode: Mode, scenario: string, field: 'cpu_us_per_request' | 'main_thread_us_per_request') => {
+    const values = measurements.filter((entry) => entry.mode === mode && entry.scenario === scenario).map((entry) => entry[field]).sort((a, b) => a - b);
     return values[Math.floor(values.length / 2)]!;
   };
   const change = (value: number, base: number) => `${value >= base ? '+' : ''}${Math.round((value / base - 1) * 100)}%`;
-  console.table(
-    Object.keys(SCENARIOS).map((scenario) => {
-      const off = median('off', scenario);
-      return {
-        scenario,
-        'off (µs CPU/req)': off,
-        'on (µs)': median('on', scenario),
-        'on vs off': change(median('on', scenario), off),
-        '10% sampled (µs)': median('sampled', scenario),
-        'sampled vs off': change(median('sampled', scenario), off),
-      };
-    }),
-  );
+  for (const [field, what] of [['cpu_us_per_request', 'whole process'], ['main_thread_us_per_request', 'main thread']] as const) {
+    console.log(`µs of CPU per request, ${what} (median of ${ROUNDS})`);
+    console.table(
+      Object.keys(SCENARIOS).map((scenario) => {
+        const off = median('off', scenario, field);
+        return {
+          scenario,
+          off,
+          on: median('on', scenario, field),
+          'on vs off': change(median('on', scenario, field), off),
+          '10% sampled': median('sampled', scenario, field),
+          'sampled vs off': change(median('sampled', scenario, field), off),
+        };
+      }),
+    );
+  }
 }
 
 if (options.mode === undefined) compare();
