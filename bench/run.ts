@@ -20,9 +20,15 @@
  * then runs the heaviest mix while timing /healthz and reading the event-loop delay metric.
  *
  *   npm run bench -- --scale 200000 [--duration 5]
+ *
+ * With --otel the server exports traces (OTEL_EXPORTER_OTLP_ENDPOINT) to an OTLP receiver in a
+ * process of its own (bench/otlp-sink.ts), to measure what tracing costs against the same run without it; the sampler
+ * comes from this process's OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (default: every trace).
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { hash, verify } from '@node-rs/argon2';
 import { ARGON2_OPTIONS } from '../src/features/users/password-hashing.ts';
@@ -48,6 +54,7 @@ const { values: options } = parseArgs({
     'update-baseline': { type: 'boolean', default: false },
     runs: { type: 'string', default: '5' },
     baseline: { type: 'string', default: BASELINE_FILE },
+    otel: { type: 'boolean', default: false },
   },
 });
 const DURATION = Number(options.duration);
@@ -132,6 +139,20 @@ async function runStandardBench(app: Target, data: SeededData): Promise<void> {
   console.log(`report: ${report}`);
 }
 
+/** bench/otlp-sink.ts: resolves to its URL, and when stopped to the number of spans it received. */
+function startTraceSink(): { endpoint: Promise<string>; stop: () => Promise<string> } {
+  const sink = spawn(process.execPath, [join(ROOT, 'bench', 'otlp-sink.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: sink.stdout })[Symbol.asyncIterator]();
+  const nextLine = async () => String((await lines.next()).value ?? '');
+  return {
+    endpoint: nextLine(),
+    stop: () => {
+      sink.kill('SIGTERM');
+      return nextLine();
+    },
+  };
+}
+
 /**
  * Starts the server as in production on a fresh database, seeds it, runs `work` against it,
  * then stops it and removes the database.
@@ -142,6 +163,8 @@ async function withSeededServer<T>(work: (app: Target, data: SeededData, storage
   const logDir = join(ROOT, 'bench', 'results');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `server-${dialectUnderTest}.log`);
+  const traceSink = options.otel ? startTraceSink() : undefined;
+  const otelEndpoint = await traceSink?.endpoint;
   const server = startNode(
     'src/server.ts',
     [],
@@ -156,6 +179,13 @@ async function withSeededServer<T>(work: (app: Target, data: SeededData, storage
       // accounts from one address would otherwise be refused as a brute-force attempt.
       SIGNIN_MAX_FAILURES: '1000',
       SIGNIN_MAX_FAILURES_PER_ADDRESS: '100000',
+      ...(otelEndpoint
+        ? {
+            OTEL_EXPORTER_OTLP_ENDPOINT: otelEndpoint,
+            OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on',
+            OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG ?? '1',
+          }
+        : {}),
       ...(storage.databaseUrl ? { DATABASE_URL: storage.databaseUrl, MIGRATE_ON_START: 'true', DATABASE_POOL_SIZE: '10' } : {}),
     },
     { stdout: openSync(logFile, 'w'), nodeOptions: options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : [] },
@@ -171,6 +201,7 @@ async function withSeededServer<T>(work: (app: Target, data: SeededData, storage
     server.child.kill('SIGTERM');
     await server.exited;
     await storage.remove();
+    if (traceSink !== undefined) console.log(`traces: ${await traceSink.stop()} spans received over OTLP/HTTP`);
   }
 }
 

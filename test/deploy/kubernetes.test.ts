@@ -201,12 +201,25 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     expect(fromNamespaces.sort()).toEqual(['ingress-nginx:http', 'monitoring:metrics']);
   });
 
-  it('lets Shipshape out to DNS and its database only', () => {
+  it('lets Shipshape out to DNS, its database and the trace collector only', () => {
     const egress = objects()
       .filter((object) => object.kind === 'NetworkPolicy' && (object.spec?.policyTypes as string[]).includes('Egress') && object.spec?.egress)
       .flatMap((policy) => (policy.spec?.egress as { ports: { port: number }[] }[]).flatMap((rule) => rule.ports.map((port) => port.port)));
 
-    expect([...new Set(egress)].sort()).toEqual([53, 5432]);
+    expect([...new Set(egress)].sort()).toEqual([4318, 53, 5432]);
+  });
+
+  it('sends traces to the collector the NetworkPolicy lets the app reach: its namespace and port', () => {
+    const endpoint = new URL(find(objects(), 'ConfigMap', 'shipshape-config').data?.OTEL_EXPORTER_OTLP_ENDPOINT ?? '');
+    const policy = find(objects(), 'NetworkPolicy', 'shipshape-allow-otel-collector').spec as {
+      podSelector: { matchLabels: Record<string, string> };
+      egress: { to: { namespaceSelector: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[];
+    };
+    const [, namespace] = endpoint.hostname.split('.');
+
+    expect(policy.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'shipshape', 'app.kubernetes.io/component': 'web' });
+    expect(policy.egress[0]?.to[0]?.namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe(namespace);
+    expect(policy.egress[0]?.ports.map((port) => port.port)).toEqual([Number(endpoint.port)]);
   });
 
   it('drains as the app expects: no pod down during a rollout, grace period covering preStop and the drain', () => {

@@ -90,12 +90,24 @@ describe('values.schema.json', () => {
     ['a log level the app rejects', ['--set', 'config.LOG_LEVEL=verbose'], "at '/config/LOG_LEVEL'"],
     ['a group given more than edit', ['--set', 'access.developers.clusterRole=admin'], "at '/access/developers/clusterRole'"],
     ['a quota on something unknown', ['--set', 'guardrails.quota.gpus=1'], "invalid propertyName 'gpus'"],
+    ['a trace collector that is not an http(s) URL', ['--set', 'config.OTEL_EXPORTER_OTLP_ENDPOINT=otel-collector:4318'], "at '/config/OTEL_EXPORTER_OTLP_ENDPOINT'"],
   ])('rejects %s at install', async (_name, extra, message) => {
     const values = extra.length === 0 ? [] : ['--values', join(CHART, 'values-staging.yaml')];
     const result = await runHelm(['template', 'shipshape', CHART, ...values, ...extra]);
 
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(message);
+  });
+});
+
+describe('tracing in the chart', () => {
+  it('lets the app reach the trace collector only while an endpoint is configured', async () => {
+    const traced = byKey(await renderChart('staging'));
+    const untraced = byKey(await renderChart('staging', ['--set', 'config.OTEL_EXPORTER_OTLP_ENDPOINT=']));
+
+    expect(traced.has('NetworkPolicy/shipshape-allow-otel-collector')).toBe(true);
+    expect(untraced.has('NetworkPolicy/shipshape-allow-otel-collector')).toBe(false);
+    expect(untraced.get('ConfigMap/shipshape-config')?.data?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('');
   });
 });
 
