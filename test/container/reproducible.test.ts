@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { IMAGE, podman, podmanOk } from '../helpers/podman.ts';
 import { ROOT } from '../helpers/process.ts';
 
-const REBUILT = 'localhost/shipshape:rebuilt';
+/** Beside the suite's image, so parallel runs with their own SHIPSHAPE_IMAGE never meet. */
+const REBUILT = `${IMAGE}-rebuilt`;
 
 interface ImageIdentity {
   /** The config's digest: every label, env, date and layer id. */
