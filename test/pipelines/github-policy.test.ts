@@ -377,7 +377,7 @@ describe('release.yml', () => {
     expect(step('scan', 'aquasecurity/trivy-action@')?.with).toMatchObject({ 'image-ref': digest, 'trivy-config': 'trivy.yaml' });
     expect(jobText(release.jobs.audit as Job)).toContain('scripts/ci/audit.sh');
     expect(jobText(release.jobs.sbom as Job)).toContain('scripts/ci/sbom.sh');
-    expect(step('sbom', 'aquasecurity/trivy-action@')?.with).toMatchObject({ 'image-ref': digest, format: 'cyclonedx', output: 'sbom-image.cdx.json' });
+    expect(step('sbom', 'aquasecurity/trivy-action@')?.with).toMatchObject({ 'image-ref': digest, 'trivy-config': 'trivy-sbom.yaml', format: 'cyclonedx', output: 'sbom-image.cdx.json' });
     expect(steps(release.jobs.sign as Job).map((candidate) => candidate.run).filter(Boolean)).toEqual(['cosign sign --yes "${IMAGE}@${DIGEST}"']);
     expect(step('sign', 'sigstore/cosign-installer@')).toBeDefined();
     expect(attest?.with).toEqual({ 'subject-name': '${{ needs.build.outputs.image }}', 'subject-digest': '${{ needs.build.outputs.digest }}', 'push-to-registry': true });

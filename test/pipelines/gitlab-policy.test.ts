@@ -236,7 +236,8 @@ describe('.gitlab-ci.yml', () => {
     expect(config.default.interruptible).toBe(true);
     for (const name of DEPLOYS) expect(job(name).extends).toBe('.deploy');
     expect(job('.deploy').interruptible).toBe(false);
-    for (const [name, candidate] of visible) if (!DEPLOYS.includes(name)) expect(candidate.interruptible, name).not.toBe(false);
+    expect(job('record-staging').interruptible).toBe(false);
+    for (const [name, candidate] of visible) if (![...DEPLOYS, 'record-staging'].includes(name)) expect(candidate.interruptible, name).not.toBe(false);
   });
 
   it('caches npm downloads keyed on the lockfile and installs from that cache', () => {
@@ -410,7 +411,7 @@ describe('a tag pipeline', () => {
 
     expect(retag.script).toEqual(['bash scripts/ci/retag.sh release "$CI_REGISTRY_IMAGE" "$CI_COMMIT_TAG"']);
     expect(retag.artifacts?.reports?.dotenv).toBe('image.env');
-    expect(resolved(jobs, 'retag').before_script).toEqual(expect.arrayContaining(['bash scripts/ensure-packages.sh skopeo=skopeo']));
+    expect(resolved(jobs, 'retag').before_script).toEqual(expect.arrayContaining(['bash scripts/ensure-packages.sh skopeo=skopeo update-ca-certificates=ca-certificates']));
   });
 
   it('promotes that digest to production by hand, blocking, one at a time, with a read-only smoke test', () => {

@@ -329,6 +329,22 @@ describe('sbom.sh', () => {
   });
 });
 
+describe('sbom.sh on an image, with a stand-in trivy', () => {
+  it("describes the pushed image with trivy's SBOM settings, not the gate's, and fails without trivy", async () => {
+    const directory = scratchDir('sbom-image');
+    const { path, log } = stubs({ trivy: '' });
+    const ref = `${IMAGE}@${DIGEST_A}`;
+
+    const described = await bash('sbom.sh', [ref], { PATH: path, STUB_LOG: log, SBOM_DIR: directory });
+    const noTrivy = await bash('sbom.sh', [ref], { PATH: '/usr/bin:/bin', SBOM_DIR: directory });
+
+    expect(described.code, described.stderr).toBe(0);
+    expect(stubLines(log).map((line) => line.split(' | ')[0])).toEqual([`trivy image --config trivy-sbom.yaml --output ${directory}/sbom-image.cdx.json ${ref}`]);
+    expect(noTrivy.code).toBe(1);
+    expect(noTrivy.stderr).toContain('trivy is not installed');
+  });
+});
+
 describe('build-image.sh, with stand-in builders', () => {
   let directory: string;
   beforeEach(() => {
