@@ -1,13 +1,15 @@
 /**
  * Reproducible builds: the image the rest of the suite runs (built from scratch by
  * scripts/container/build-image.sh, as npm run test:container does first) is built again, from
- * scratch, with no layer cache; both must be the same image, digest for digest. This is what lets
+ * scratch, with no layer cache; both must be the same image, digest for digest, here and once
+ * pushed to a registry (Debian's docker-registry), which compresses the layers. This is what lets
  * a release tag name the digest main built: the digest is a function of the commit.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IMAGE, podman, podmanOk } from '../helpers/podman.ts';
 import { ROOT } from '../helpers/process.ts';
+import { pushImage, startRegistry } from '../helpers/registry.ts';
 
 /** Beside the suite's image, so parallel runs with their own SHIPSHAPE_IMAGE never meet. */
 const REBUILT = `${IMAGE}-rebuilt`;
@@ -57,5 +59,16 @@ describe('the image build', () => {
     expect(second.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(second).toEqual(first);
     expect(new Date(second.created).getTime()).toBe(commitTime().getTime());
+
+    const registry = await startRegistry();
+    try {
+      const pushedFirst = await pushImage(registry, IMAGE, 'acme/shipshape', 'first');
+      const pushedSecond = await pushImage(registry, REBUILT, 'acme/shipshape', 'second');
+      console.log(`figures: both pushed as ${pushedSecond}`);
+      expect(pushedSecond).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(pushedSecond).toBe(pushedFirst);
+    } finally {
+      registry.stop();
+    }
   }, 900_000);
 });
