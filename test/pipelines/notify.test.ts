@@ -155,7 +155,7 @@ function notifyJobs(jobs: Record<string, Job>): { name: string; job: Job; args: 
 }
 
 describe('GitHub Actions', () => {
-  it.each(['ci.yml', 'release.yml'])('%s reports a failure of any job to the chat, with the webhook from a secret', (file) => {
+  it.each(['ci.yml', 'release.yml', 'release-tag.yml'])('%s reports a failure of any job to the chat, with the webhook from a secret', (file) => {
     const jobs = workflow(file).jobs;
     const failure = notifyJobs(jobs).filter(({ args }) => args === 'failed');
     const notifying = new Set(notifyJobs(jobs).map(({ name }) => name));
@@ -178,6 +178,13 @@ describe('GitHub Actions', () => {
     ]);
     for (const { env } of deployments) expect(env.CHAT_WEBHOOK_URL).toBe('${{ secrets.CHAT_WEBHOOK_URL }}');
   });
+
+  it('release-tag.yml reports the production release once it succeeded', () => {
+    const deployments = notifyJobs(workflow('release-tag.yml').jobs).filter(({ args }) => args.startsWith('deployed'));
+
+    expect(deployments.map(({ args, job }) => [args, needsOf(job)])).toEqual([['deployed production', ['deploy-production']]]);
+    for (const { env } of deployments) expect(env.CHAT_WEBHOOK_URL).toBe('${{ secrets.CHAT_WEBHOOK_URL }}');
+  });
 });
 
 describe('GitLab CI', () => {
@@ -192,14 +199,28 @@ describe('GitLab CI', () => {
     expect((failure?.rules ?? []).map((rule) => rule.when)).toEqual(['on_failure', 'on_failure']);
   });
 
-  it.each(['staging', 'production'])('reports the %s deployment after its job succeeded', (environment) => {
-    const job = jobs[`notify-${environment}`];
-    const deploy = jobs[`deploy-${environment}`];
+  it('reports the staging deployment after its job succeeded', () => {
+    const job = jobs['notify-staging'];
+    const deploy = jobs['deploy-staging'];
 
-    expect(calls(`notify-${environment}`)).toEqual([`bash scripts/ci/notify.sh deployed ${environment}`]);
-    expect(job?.needs).toEqual([{ job: `deploy-${environment}`, artifacts: false }]);
+    expect(calls('notify-staging')).toEqual(['bash scripts/ci/notify.sh deployed staging']);
+    expect(job?.needs).toEqual([{ job: 'deploy-staging', artifacts: false }]);
     expect(job?.stage).toBe(deploy?.stage);
     expect((job?.rules ?? []).map((rule) => rule.if)).toEqual((deploy?.rules ?? []).map((rule) => rule.if));
+    expect((job?.rules ?? []).every((rule) => rule.when === undefined || rule.when === 'on_success')).toBe(true);
+  });
+
+  it('reports the production deployment after whichever job deployed it, on the default branch or for a release tag', () => {
+    const job = jobs['notify-production'];
+    const deployers = [jobs['deploy-production'], jobs['release-production']];
+
+    expect(calls('notify-production')).toEqual(['bash scripts/ci/notify.sh deployed production']);
+    expect(job?.needs).toEqual([
+      { job: 'deploy-production', artifacts: false, optional: true },
+      { job: 'release-production', artifacts: false, optional: true },
+    ]);
+    for (const deploy of deployers) expect(job?.stage).toBe(deploy?.stage);
+    expect((job?.rules ?? []).map((rule) => rule.if)).toEqual(deployers.flatMap((deploy) => (deploy?.rules ?? []).map((rule) => rule.if)));
     expect((job?.rules ?? []).every((rule) => rule.when === undefined || rule.when === 'on_success')).toBe(true);
   });
 
