@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # Posts a pipeline event to the team's chat webhook: a failed pipeline, or a deployment to an
-# environment. The webhook URL is a secret (CHAT_WEBHOOK_URL, a GitHub secret or a masked
+# environment, or a promotion waiting for a manual Argo CD sync. The webhook URL is a secret (CHAT_WEBHOOK_URL, a GitHub secret or a masked
 # GitLab variable): it never appears in the payload, the log or the process list. Without it
 # (a fork, a local run) the script says so and posts nothing. The payload, built with jq, is
 # the Slack-compatible incoming-webhook format (text plus an attachment with fields), which
 # Slack, Mattermost, Rocket.Chat and Discord's /slack endpoint accept.
 # With NOTIFY_DRY_RUN=true it prints the payload instead of posting it.
-# Usage: scripts/ci/notify.sh <failed|deployed> [environment]
+# "deployed" says the environment runs the commit (the pipeline saw it there); "promoted" says
+# only that the pin is committed: production syncs when a person presses Sync, and Argo CD's own
+# on-sync-succeeded / on-sync-failed notifications report the deployment, so the chat must not
+# claim it early.
+# Usage: scripts/ci/notify.sh <failed|deployed|promoted> [environment]
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -17,7 +21,7 @@ event=$1
 environment=${2:-}
 case "$event" in
   failed) [[ -z "$environment" ]] || usage ;;
-  deployed) [[ "$environment" =~ ^[a-z][a-z0-9-]*$ ]] || usage ;;
+  deployed | promoted) [[ "$environment" =~ ^[a-z][a-z0-9-]*$ ]] || usage ;;
   *) usage ;;
 esac
 
@@ -46,9 +50,11 @@ payload=$(jq -n \
   '{
     text: (if $event == "failed"
       then ":x: \($repository): \($pipeline_name) failed on \($ref) at \($commit[0:12])"
-      else ":rocket: \($repository): \($commit[0:12]) promoted to \($environment)" end),
+      elif $event == "promoted"
+      then ":hourglass: \($repository): \($commit[0:12]) promoted to \($environment), waiting for an Argo CD sync"
+      else ":rocket: \($repository): \($commit[0:12]) deployed to \($environment)" end),
     attachments: [{
-      color: (if $event == "failed" then "#d73a49" else "#2ea44f" end),
+      color: (if $event == "failed" then "#d73a49" elif $event == "promoted" then "#dbab09" else "#2ea44f" end),
       fields: ([
         {title: "Repository", value: $repository, short: true},
         {title: "Ref", value: $ref, short: true},

@@ -94,9 +94,20 @@ describe('notify.sh', () => {
     const payload = posted();
 
     expect(result.code, result.stderr).toBe(0);
-    expect(payload.text).toBe(`:rocket: acme/shipshape: ${COMMIT.slice(0, 12)} promoted to production`);
+    expect(payload.text).toBe(`:rocket: acme/shipshape: ${COMMIT.slice(0, 12)} deployed to production`);
     expect(payload.attachments[0]?.color).toBe('#2ea44f');
     expect(fields(payload)).toEqual({ Repository: 'acme/shipshape', Ref: 'v1.4.0', Commit: COMMIT, By: 'tanuki', Environment: 'production', Pipeline: 'https://gitlab.com/acme/shipshape/-/pipelines/77' });
+  });
+
+  it('posts a promotion as waiting for the Argo CD sync, not as a deployment', async () => {
+    const result = await notify(['promoted', 'production'], { ...github, CHAT_WEBHOOK_URL: webhook });
+    const payload = posted();
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(payload.text).toBe(`:hourglass: acme/shipshape: ${COMMIT.slice(0, 12)} promoted to production, waiting for an Argo CD sync`);
+    expect(payload.text).not.toContain('deployed');
+    expect(payload.attachments[0]?.color).toBe('#dbab09');
+    expect(fields(payload).Environment).toBe('production');
   });
 
   it('keeps the JSON valid whatever a branch name holds', async () => {
@@ -134,7 +145,7 @@ describe('notify.sh', () => {
     expect(`${result.stdout}${result.stderr}`).not.toContain('hunter2');
   }, 60_000);
 
-  it.each([[[]], [['deployed']], [['deployed', 'Prod Env']], [['failed', 'staging']], [['shipped', 'staging']]])('refuses bad usage %j', async (args) => {
+  it.each([[[]], [['deployed']], [['deployed', 'Prod Env']], [['promoted']], [['failed', 'staging']], [['shipped', 'staging']]])('refuses bad usage %j', async (args) => {
     const result = await notify(args, { ...github, CHAT_WEBHOOK_URL: webhook });
 
     expect(result.code).toBe(64);
