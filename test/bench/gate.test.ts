@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Baseline, baselineFrom, type Gauge, judge, noiseOf, noiseTable, toleranceFor, verdictTable } from '../../bench/gate.ts';
+import { type Baseline, baselineFrom, GATE_ATTEMPTS, type Gauge, judge, measureConfirmingRegressions, noiseOf, noiseTable, toleranceFor, verdictTable } from '../../bench/gate.ts';
 import type { LoadSettings, Measurement } from '../../bench/measure.ts';
 
 const LOAD: LoadSettings = { connections: 32, warmup: 1, slice: 1.5, slices: 5 };
@@ -79,6 +79,63 @@ describe('the performance gate verdict', () => {
       'list articles (anonymous) |     0.300 | 0.260 | -13.3 % |    40 % |     0.200 | 0.170 | -15.0 % |    10 % | FAIL: REGRESSION: CPU ratio more than 10 % below the baseline',
       'feed                      |     0.200 | 0.210 |  +5.0 % |    50 % |     0.150 | 0.150 |  +0.0 % |    20 % | ok: within tolerance',
     ]);
+  });
+});
+
+describe('a regression, measured again before the gate fails', () => {
+  const baseline = baselineOf({
+    'list articles (anonymous)': { throughput: gauge(0.3, 0.4), cpu: gauge(0.2, 0.1) },
+    feed: { throughput: gauge(0.2, 0.5), cpu: gauge(0.15, 0.2) },
+  });
+
+  /** A measure() that answers each scenario's attempts in turn, and the order it was called in. */
+  function measuring(answers: Record<string, Measurement[]>): { measure: (scenario: string) => Promise<Measurement>; calls: string[] } {
+    const calls: string[] = [];
+    const measure = (scenario: string) => {
+      calls.push(scenario);
+      const next = answers[scenario]!.shift();
+      return next === undefined ? Promise.reject(new Error(`${scenario} measured more often than expected`)) : Promise.resolve(next);
+    };
+    return { measure, calls };
+  }
+
+  it('measures a scenario below its tolerance again at once, and passes it on the first attempt within tolerance', async () => {
+    const { measure, calls } = measuring({
+      'list articles (anonymous)': [measurement('list articles (anonymous)', 0.3, 0.15), measurement('list articles (anonymous)', 0.3, 0.19)],
+      feed: [measurement('feed', 0.2, 0.15)],
+    });
+
+    const { measurements, attemptsOf } = await measureConfirmingRegressions(baseline, ['list articles (anonymous)', 'feed'], measure);
+    const verdicts = judge(baseline, measurements, attemptsOf);
+
+    expect(calls).toEqual(['list articles (anonymous)', 'list articles (anonymous)', 'feed']);
+    expect(verdicts.map((verdict) => [verdict.passed, verdict.attempts])).toEqual([[true, 2], [true, undefined]]);
+    expect(verdictTable(verdicts).split('\n')[2]).toMatch(/ok: within tolerance \(on attempt 2\)$/);
+  });
+
+  it(`fails a regression that stays below its tolerance on all ${GATE_ATTEMPTS} attempts, showing the last`, async () => {
+    const slow = () => measurement('list articles (anonymous)', 0.3, 0.12);
+    const { measure, calls } = measuring({ 'list articles (anonymous)': [slow(), slow(), measurement('list articles (anonymous)', 0.3, 0.1)], feed: [measurement('feed', 0.2, 0.15)] });
+
+    const { measurements, attemptsOf } = await measureConfirmingRegressions(baseline, ['list articles (anonymous)', 'feed'], measure);
+    const [verdict] = judge(baseline, measurements, attemptsOf);
+
+    expect(calls.filter((call) => call === 'list articles (anonymous)')).toHaveLength(GATE_ATTEMPTS);
+    expect(verdict).toMatchObject({ passed: false, regression: true, attempts: GATE_ATTEMPTS });
+    expect(verdict!.checks[1]!.now).toBe(0.1);
+    expect(verdictTable([verdict!]).split('\n')[2]).toMatch(/FAIL: REGRESSION: CPU ratio more than 10 % below the baseline \(on every attempt, the last shown: 3\)$/);
+  });
+
+  it('never measures again a scenario whose responses failed, or one the baseline does not have', async () => {
+    const { measure, calls } = measuring({
+      'list articles (anonymous)': [measurement('list articles (anonymous)', 0.9, 0.9, 5)],
+      tags: [measurement('tags', 0.01, 0.01)],
+    });
+
+    const { attemptsOf } = await measureConfirmingRegressions(baseline, ['list articles (anonymous)', 'tags'], measure);
+
+    expect(calls).toEqual(['list articles (anonymous)', 'tags']);
+    expect(attemptsOf).toEqual({ 'list articles (anonymous)': 1, tags: 1 });
   });
 });
 
