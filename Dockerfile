@@ -43,7 +43,9 @@ COPY package.json ./
 COPY --from=dependencies /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 
-# Per-build metadata last, so a new commit reuses every layer above from the cache.
+# Per-commit metadata last, so a new commit reuses every layer above from the cache. CREATED is
+# the commit's time (SOURCE_DATE_EPOCH, see scripts/ci/build-image.sh), never the clock's: one
+# commit builds one digest, which a release tag then names instead of building again.
 ARG GIT_SHA=unknown
 ARG APP_VERSION=0.0.0-dev
 ARG CREATED=1970-01-01T00:00:00Z

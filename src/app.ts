@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { ConfigWithSecrets } from './secrets.ts';
-import { openDatabase } from './db/database.ts';
+import { dialectOf, openDatabase, type QueryListener } from './db/database.ts';
 import { migratesOnStart, migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { AccessLog, loggerOptions, REQUEST_ID_HEADER, requestIdFor } from './logger.ts';
 import openapiPlugin from './plugins/external/openapi.ts';
@@ -16,6 +16,7 @@ import metricsPlugin, { AppMetrics } from './plugins/app/metrics.ts';
 import responseCachePlugin from './plugins/app/response-cache.ts';
 import servicesPlugin from './plugins/app/services.ts';
 import routeTablePlugin from './plugins/app/route-table.ts';
+import type { Tracing } from './plugins/app/tracing.ts';
 import routes from './routes.ts';
 import { serviceOptionsFrom } from './services.ts';
 import { strictValidatorCompiler } from './validation.ts';
@@ -53,16 +54,20 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
   });
 
   const metrics = new AppMetrics({ version: config.appVersion, gitSha: config.gitSha });
-  const database = openDatabase(config, metrics.observeQuery);
+  const tracing = await startTracingIfConfigured(config);
+  const database = openDatabase(config, tracing === undefined ? metrics.observeQuery : bothListeners(metrics.observeQuery, tracing.observeQuery));
   metrics.trackDatabase(database);
   app.log.info({ dialect: database.dialect, location: database.location }, 'database opened');
   try {
     await migrateIfAllowed(app, config, database.db);
   } catch (error) {
     await database.close();
+    await tracing?.shutdown();
     throw error;
   }
 
+  // First, so that every route's requests get a span and trace ids in their log lines.
+  if (tracing !== undefined) await app.register(tracing.plugin);
   await app.register(routeTablePlugin);
   await app.register(errorsPlugin);
   await app.register(databasePlugin, { database });
@@ -78,6 +83,29 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
 
   await app.register(routes, { config });
   return app;
+}
+
+/**
+ * Traces are off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; off, the OpenTelemetry SDK is not
+ * even imported, so it costs neither start-up time, memory nor a hook per request.
+ */
+async function startTracingIfConfigured(config: ConfigWithSecrets): Promise<Tracing | undefined> {
+  if (config.otelExporterEndpoint === undefined) return undefined;
+  const { Tracing } = await import('./plugins/app/tracing.ts');
+  return new Tracing({
+    endpoint: config.otelExporterEndpoint,
+    serviceName: config.otelServiceName,
+    serviceVersion: config.appVersion,
+    dialect: dialectOf(config),
+    sampleRatio: config.otelSampleRatio,
+  });
+}
+
+function bothListeners(first: QueryListener, second: QueryListener): QueryListener {
+  return (event) => {
+    first(event);
+    second(event);
+  };
 }
 
 /** Trust X-Forwarded-* from this many proxies in front of us. */

@@ -9,6 +9,7 @@ import { COMMAND_LINE } from './features/admin/service.ts';
 import { loggerOptions } from './logger.ts';
 import { BackupError } from './ops/backup-file.ts';
 import { backupPostgres, restorePostgres } from './ops/postgres-backup.ts';
+import { runSmokeCommand } from './ops/smoke.ts';
 import { backupSqlite, restoreSqlite } from './ops/sqlite-backup.ts';
 import { createServices, serviceOptionsFrom } from './services.ts';
 
@@ -25,10 +26,12 @@ commands:
   admin:create --email <email> [--username <name>]
                      create an admin, or promote the account with that email; the password
                      comes from ADMIN_PASSWORD or the first line of standard input (no default)
+  smoke <base-url> [--expect-sha <sha>] [--metrics] [--read-only]
+                     smoke-test a running deployment over HTTP; --read-only writes nothing
 `;
 
 const log = pino(loggerOptions('info'));
-const COMMANDS = new Set(['migrate', 'migrate:status', 'admin:create', 'backup', 'restore']);
+const COMMANDS = new Set(['migrate', 'migrate:status', 'admin:create', 'backup', 'restore', 'smoke']);
 
 /** Operational commands that run in the same image as the server (e.g. a migration Job). */
 async function main(argv: string[]): Promise<number> {
@@ -37,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return 64;
   }
+  // The smoke test talks to a deployment over HTTP: it needs no database configuration.
+  if (command === 'smoke') return runSmokeCommand(rest);
   let config;
   try {
     config = loadConfig(environmentWithDotEnv(process.env), { requireSecrets: false });

@@ -50,6 +50,18 @@ export interface Config {
   readonly requestTimeoutSeconds: number;
   readonly appVersion: string;
   readonly gitSha: string;
+  /**
+   * Where to send traces (OTLP/HTTP, JSON); unset, tracing is off and its code is never loaded.
+   * The standard OTEL_EXPORTER_OTLP_ENDPOINT: traces go to its /v1/traces.
+   */
+  readonly otelExporterEndpoint: string | undefined;
+  /** service.name on every span (OTEL_SERVICE_NAME). */
+  readonly otelServiceName: string;
+  /**
+   * The share of new traces kept (OTEL_TRACES_SAMPLER=parentbased_traceidratio with
+   * OTEL_TRACES_SAMPLER_ARG); 1 for parentbased_always_on. A caller's decision always wins.
+   */
+  readonly otelSampleRatio: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -58,6 +70,9 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const NODE_ENVS = ['development', 'production', 'test'] as const;
+/** The exporter we ship speaks OTLP over HTTP with JSON bodies; every OTLP receiver takes it. */
+const OTLP_PROTOCOLS = ['http/json'] as const;
+const TRACE_SAMPLERS = ['parentbased_always_on', 'parentbased_traceidratio'] as const;
 
 export interface LoadOptions {
   /**
@@ -79,6 +94,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   if (metricsPort !== undefined && metricsPort === port) throw new ConfigError('METRICS_PORT', `must differ from PORT (${port})`);
   const adminEmail = read.optional('ADMIN_EMAIL');
   const adminPassword = read.optional('ADMIN_PASSWORD');
+  // Read for its check only: a collector set up for another protocol fails at start-up, not silently.
+  read.oneOf('OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/json');
   if (adminEmail !== undefined && adminPassword === undefined) {
     throw new ConfigError('ADMIN_PASSWORD', 'is required with ADMIN_EMAIL (there is no default admin password)');
   }
@@ -118,6 +135,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     requestTimeoutSeconds: read.integer('REQUEST_TIMEOUT_SECONDS', 30, { min: 1, max: 600 }),
     appVersion: read.string('APP_VERSION', packageVersion()),
     gitSha: read.string('GIT_SHA', 'unknown'),
+    otelExporterEndpoint: read.httpUrl('OTEL_EXPORTER_OTLP_ENDPOINT'),
+    otelServiceName: read.string('OTEL_SERVICE_NAME', 'shipshape'),
+    otelSampleRatio: read.oneOf('OTEL_TRACES_SAMPLER', TRACE_SAMPLERS, 'parentbased_always_on') === 'parentbased_traceidratio' ? read.ratio('OTEL_TRACES_SAMPLER_ARG', 1) : 1,
   });
 }
 

@@ -101,6 +101,31 @@ export class EnvReader {
     return raw;
   }
 
+  /** A fraction from 0 to 1, such as a sampling ratio ("0.25"). */
+  ratio(name: string, fallback: number): number {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    const value = /^(?:0|1|0?\.\d+|1\.0*)$/.test(raw) ? Number(raw) : Number.NaN;
+    if (Number.isNaN(value)) throw new ConfigError(name, `must be a number from 0 to 1, got "${raw}"`);
+    return value;
+  }
+
+  /** An http:// or https:// base URL, such as an OTLP collector's "http://collector:4318". */
+  httpUrl(name: string): string | undefined {
+    const raw = this.optional(name);
+    if (raw === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError(name, `must be a URL like http://otel-collector:4318, got "${raw}"`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ConfigError(name, `must use http:// or https://, got "${url.protocol}"`);
+    }
+    return raw;
+  }
+
   /** "90", "90s", "15m", "24h", "7d" → seconds. */
   duration(name: string, fallback: string, limits: { minSeconds: number }): number {
     const raw = this.optional(name) ?? fallback;

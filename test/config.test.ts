@@ -51,6 +51,9 @@ describe('loadConfig', () => {
       shutdownTimeoutSeconds: 20,
       requestTimeoutSeconds: 30,
       gitSha: 'unknown',
+      otelExporterEndpoint: undefined,
+      otelServiceName: 'shipshape',
+      otelSampleRatio: 1,
     });
     expect(config.appVersion).toMatch(/^\d+\.\d+\.\d+/);
     expect(Object.isFrozen(config)).toBe(true);
@@ -89,6 +92,11 @@ describe('loadConfig', () => {
       REQUEST_TIMEOUT_SECONDS: '5',
       APP_VERSION: '2.0.0',
       GIT_SHA: 'deadbeef',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.monitoring:4318',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: 'shipshape-staging',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
     });
 
     expect(config).toEqual({
@@ -125,6 +133,9 @@ describe('loadConfig', () => {
       requestTimeoutSeconds: 5,
       appVersion: '2.0.0',
       gitSha: 'deadbeef',
+      otelExporterEndpoint: 'http://otel-collector.monitoring:4318',
+      otelServiceName: 'shipshape-staging',
+      otelSampleRatio: 0.25,
     });
   });
 
@@ -138,6 +149,10 @@ describe('loadConfig', () => {
     [{ MIGRATE_ON_START: '0' }, 'migrateOnStart', false],
     [{ CORS_ORIGINS: '*' }, 'corsOrigins', ['*']],
     [{ PORT: '  8081 ' }, 'port', 8081],
+    [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio' }, 'otelSampleRatio', 1],
+    [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }, 'otelSampleRatio', 0],
+    [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '.1' }, 'otelSampleRatio', 0.1],
+    [{ OTEL_TRACES_SAMPLER_ARG: '0.5' }, 'otelSampleRatio', 1],
   ])('parses %o', (env, key, expected) => {
     expect(loadConfig(env)[key as keyof ReturnType<typeof loadConfig>]).toEqual(expected);
   });
@@ -173,6 +188,12 @@ describe('loadConfig', () => {
     [{ BODY_LIMIT: '10' }, 'BODY_LIMIT', 'must be between 1kb and 100mb, got "10"'],
     [{ TRUST_PROXY: 'everyone!' }, 'TRUST_PROXY', 'must be true, false, a hop count or addresses/CIDRs, got "everyone!"'],
     [{ SHUTDOWN_DELAY_SECONDS: '-1' }, 'SHUTDOWN_DELAY_SECONDS', 'must be a whole number, got "-1"'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'OTEL_EXPORTER_OTLP_ENDPOINT', 'must use http:// or https://, got "collector:"'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://' }, 'OTEL_EXPORTER_OTLP_ENDPOINT', 'must be a URL like http://otel-collector:4318, got "http://"'],
+    [{ OTEL_TRACES_SAMPLER: 'always_off' }, 'OTEL_TRACES_SAMPLER', 'must be one of parentbased_always_on, parentbased_traceidratio, got "always_off"'],
+    [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '1.5' }, 'OTEL_TRACES_SAMPLER_ARG', 'must be a number from 0 to 1, got "1.5"'],
+    [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: 'half' }, 'OTEL_TRACES_SAMPLER_ARG', 'must be a number from 0 to 1, got "half"'],
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_PROTOCOL', 'must be one of http/json, got "grpc"'],
   ])('refuses %o, naming the variable', (env, variable, problem) => {
     let error: unknown;
     try {

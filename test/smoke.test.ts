@@ -54,4 +54,16 @@ describe('the smoke test (scripts/smoke.ts)', () => {
     expect(failed.output).toContain('smoke test FAILED');
     expect(usage.code).toBe(64);
   });
+
+  it('runs read-only from the app\'s own command line (what the image runs), with no database configured', async () => {
+    const passed = await runNode('src/cli.ts', ['smoke', baseUrl, '--read-only', '--expect-sha', 'abc123'], {});
+    const wrongCommit = await runNode('src/cli.ts', ['smoke', baseUrl, '--read-only', '--expect-sha', 'nope'], {});
+    const usage = await runNode('src/cli.ts', ['smoke'], {});
+
+    expect(passed.code, passed.output).toBe(0);
+    expect(passed.output).toContain(`smoke test passed: 7 checks against ${baseUrl}`);
+    expect(wrongCommit.code).toBe(1);
+    expect(wrongCommit.output).toContain('GET /version: expected gitSha nope, got abc123');
+    expect(usage.code).toBe(64);
+  });
 });

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Promotes an image to an environment the GitOps way: writes the digest into
-# deploy/kubernetes/overlays/<environment>/kustomization.yaml (images: shipshape) and commits
-# it; Argo CD does the rest. Only a reference pinned by digest is accepted, so what runs is
-# exactly what was built, scanned and signed. Running it twice changes nothing.
+# Promotes a whole environment the GitOps way: pins its Argo CD Application
+# (deploy/argocd/application-<environment>.yaml) to the commit the image was built from
+# (targetRevision) and to the image's digest (kustomize.images), and commits that; Argo CD does
+# the rest. The environment then renders its overlay and the base as they were at that commit,
+# so production gets the manifests staging ran, not whatever main holds by then. Only a
+# reference pinned by digest and a full commit id are accepted. Running it twice changes nothing.
+# PROMOTE_REVISION is the commit to pin (default: the pipeline's commit, see git_sha in lib.sh).
+# Production only takes a pin staging has had (now or earlier in the history of its Application):
+# that commit and that digest together, so what reaches production is what staging ran.
 #
 # With PROMOTE_PUSH=false it commits in the checkout and stops. Otherwise it commits on top of
 # the newest PROMOTE_BRANCH (default $CI_DEFAULT_BRANCH, else main) from PROMOTE_REMOTE
@@ -22,32 +27,50 @@ ref=$2
 is_digest_ref "$ref" || die "refusing $ref: promote an image pinned by digest (name@sha256:<64 hex>), never a tag"
 
 repo=${PROMOTE_REPO:-$ROOT}
-overlay=deploy/kubernetes/overlays/$environment/kustomization.yaml
+pin_file=deploy/argocd/application-$environment.yaml
+revision=${PROMOTE_REVISION:-$(git_sha)}
 branch=${PROMOTE_BRANCH:-${CI_DEFAULT_BRANCH:-main}}
 remote=${PROMOTE_REMOTE:-origin}
 attempts=5
+upstream=
+[[ "$environment" == production ]] && upstream=staging
 
 identity=()
 if [[ -n "${PROMOTE_GIT_EMAIL:-}" ]] || ! git -C "$repo" config user.email >/dev/null; then
   identity=(-c "user.name=${PROMOTE_GIT_NAME:-shipshape-release}" -c "user.email=${PROMOTE_GIT_EMAIL:-shipshape-release@users.noreply.invalid}")
 fi
 
-# Pins the overlay in checkout $1 and commits. Returns 1 when the digest is already there.
+# True when the upstream environment's Application in checkout $1 names this commit and this image
+# together, at HEAD or in any earlier version.
+ran_upstream() {
+  local checkout=$1 file=deploy/argocd/application-$upstream.yaml commit version
+  while read -r commit; do
+    version=$(git -C "$checkout" show "$commit:$file" 2>/dev/null) || continue
+    grep -qF "targetRevision: \"$revision\"" <<<"$version" && grep -qF -- "- shipshape=$ref" <<<"$version" && return 0
+  done < <(git -C "$checkout" log --format=%H -G "$revision" HEAD -- "$file")
+  return 1
+}
+
+# Pins the Application in checkout $1 and commits. Returns 1 when the pin is already there.
 # Called from `||` lists, where bash ignores set -e: every step checks its own failure.
 commit_promotion() {
   local checkout=$1
-  [[ -f "$checkout/$overlay" ]] || die "no overlay for $environment: $overlay"
-  node24 "$ROOT/scripts/ci/set-image.ts" "$checkout/$overlay" shipshape "$ref" >/dev/null || die "could not edit $overlay"
-  if git -C "$checkout" diff --quiet -- "$overlay"; then
-    log "$environment already runs ${ref#*@}"
+  [[ -f "$checkout/$pin_file" ]] || die "no Argo CD Application for $environment: $pin_file"
+  git -C "$checkout" cat-file -e "$revision^{commit}" 2>/dev/null || die "refusing to pin $environment to $revision: not a commit of this repository"
+  if [[ -n "$upstream" ]] && ! ran_upstream "$checkout"; then
+    die "refusing to pin $environment to ${ref#*@} at $revision: $upstream never ran that pair (promote it to $upstream first)"
+  fi
+  node24 "$ROOT/scripts/ci/pin-environment.ts" "$checkout/$pin_file" "$revision" shipshape "$ref" >/dev/null || die "could not edit $pin_file"
+  if git -C "$checkout" diff --quiet -- "$pin_file"; then
+    log "$environment already runs ${ref#*@} at $revision"
     return 1
   fi
-  git -C "$checkout" add -- "$overlay" || die "git add failed"
+  git -C "$checkout" add -- "$pin_file" || die "git add failed"
   # [skip ci]: the promotion commit must not start another release of itself.
   git -C "$checkout" "${identity[@]}" commit --quiet \
     -m "Promote shipshape to $environment: ${ref#*@} [skip ci]" \
-    -m "Image: $ref" -m "Built from: $(git_sha)" || die "git commit failed"
-  log "committed the promotion of $ref to $environment"
+    -m "Image: $ref" -m "Manifests: $revision" || die "git commit failed"
+  log "committed the promotion of $ref at $revision to $environment"
 }
 
 if [[ "${PROMOTE_PUSH:-true}" == false ]]; then
@@ -59,7 +82,14 @@ worktree=$(mktemp -d "${TMPDIR:-/tmp}/shipshape-promote.XXXXXX")
 trap 'git -C "$repo" worktree remove --force "$worktree" >/dev/null 2>&1 || rm -rf "$worktree"' EXIT
 git -C "$repo" worktree add --quiet --detach "$worktree" HEAD
 depth=()
-[[ "$(git -C "$repo" rev-parse --is-shallow-repository)" == true ]] && depth=(--depth=1)
+if [[ "$(git -C "$repo" rev-parse --is-shallow-repository)" == true ]]; then
+  # The upstream check reads the history of its Application: fetch it all, once.
+  if [[ -n "$upstream" ]]; then
+    git -C "$worktree" fetch --quiet --unshallow "$remote" "$branch"
+  else
+    depth=(--depth=1)
+  fi
+fi
 
 for ((attempt = 1; attempt <= attempts; attempt++)); do
   git -C "$worktree" fetch --quiet "${depth[@]}" "$remote" "$branch"

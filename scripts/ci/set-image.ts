@@ -3,11 +3,9 @@
  * entry with the given name (adding the entry when there is none) and drops any `newTag`, so
  * the overlay names exactly one immutable image. Edits through the yaml Document API, so the
  * comments and layout of the file survive and a promotion diff is the digest line alone.
- *
- * Usage: node scripts/ci/set-image.ts <kustomization.yaml> <image name> <name@sha256:digest>
- * Prints "updated" or "unchanged"; exits 1 on a malformed file or reference, 64 on bad usage.
+ * Promotion pins Argo CD Applications now (pin-environment.ts); render-environment.ts applies
+ * such a pin to an overlay through this function.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
 
 const DIGEST_REF = /^([^@\s]+)@(sha256:[0-9a-f]{64})$/;
@@ -50,21 +48,3 @@ export function setImage(text: string, imageName: string, ref: string): ImageEdi
   // lineWidth 0: never fold long lines, so nothing but the image entry changes.
   return { text: document.toString({ lineWidth: 0 }), changed: true };
 }
-
-function main(): void {
-  const [file, imageName, ref] = process.argv.slice(2);
-  if (file === undefined || imageName === undefined || ref === undefined) {
-    console.error('usage: node scripts/ci/set-image.ts <kustomization.yaml> <image name> <name@sha256:digest>');
-    process.exit(64);
-  }
-  try {
-    const edit = setImage(readFileSync(file, 'utf8'), imageName, ref);
-    if (edit.changed) writeFileSync(file, edit.text);
-    console.log(edit.changed ? 'updated' : 'unchanged');
-  } catch (error) {
-    console.error(`set-image: ${file}: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  }
-}
-
-if (import.meta.main) main();

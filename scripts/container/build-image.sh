@@ -2,6 +2,12 @@
 # Builds the Shipshape image with buildah, on this machine's local stand-in for the public
 # node:24-bookworm-slim base (../shared/tools/node-base-image.sh), as the container test needs.
 # Elsewhere, `docker build .` builds the same Dockerfile on the public base.
+# The build is reproducible: every date in it is the commit's (SOURCE_DATE_EPOCH, default the
+# time of HEAD), and buildah's --timestamp gives every file of our layers and the image config
+# that date, so one commit always gives one image digest (test/container/reproducible.test.ts).
+# It builds from scratch every time: Debian's buildah 1.28 would reuse a cached layer (--layers)
+# with the dates of the build that made it, so a cached build of a newer commit differs from a
+# clean one. Without --layers, each stage is one layer, written and dated by this build.
 # Usage: scripts/container/build-image.sh [image]   (default localhost/shipshape:test)
 # Prints the image name on its last line.
 set -euo pipefail
@@ -31,17 +37,21 @@ fi
 git_sha=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 version=$(node -p "require('./package.json').version")
 source_url=$(git config --get remote.origin.url 2>/dev/null || echo unknown)
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
+created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
 
-created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 metadata=(GIT_SHA="$git_sha" APP_VERSION="$version" CREATED="$created" SOURCE_URL="$source_url")
 build_args=()
 for pair in "${metadata[@]}"; do build_args+=(--build-arg "$pair"); done
 
+# npm ci opens more files than buildah's default limit inside the build: allow what we may.
+open_files=$(ulimit -Hn)
+[[ "$open_files" == unlimited ]] && open_files=1048576
+
 started=$SECONDS
-# Debian's buildah 1.28 reuses a cached layer for `LABEL x="${ARG}"` and `ENV x=${ARG}` even when
-# the build argument's value changed, which would ship the previous commit's metadata. The same
-# values given as --label/--env are applied when the image is committed, so they always win.
-buildah bud --isolation chroot --layers --quiet \
+# The metadata also goes in as --label/--env, applied when the image is committed, so no cached
+# step can ever carry another commit's.
+buildah bud --isolation chroot --quiet --timestamp "$epoch" --ulimit "nofile=$open_files:$open_files" \
   --build-arg NODE_IMAGE="$base" "${build_args[@]}" \
   --env GIT_SHA="$git_sha" --env APP_VERSION="$version" \
   --label org.opencontainers.image.revision="$git_sha" \

@@ -60,6 +60,11 @@ export const SQLITE_CACHE_KIB = 64 * 1024;
 /** How much of the file SQLite may read through a memory map. */
 export const SQLITE_MMAP_BYTES = 256 * 1024 * 1024;
 
+/** SQLite unless a PostgreSQL URL is configured. */
+export function dialectOf(settings: Pick<DatabaseSettings, 'databaseUrl'>): DialectName {
+  return settings.databaseUrl === undefined ? 'sqlite' : 'postgres';
+}
+
 export function openDatabase(settings: DatabaseSettings, onQuery?: QueryListener): DatabaseHandle {
   const storage = new StorageCondition();
   const listener: QueryListener = (event) => {
@@ -118,7 +123,7 @@ function openSqlite(dataDir: string, onQuery: QueryListener): OpenedDatabase {
     location: file,
     // One embedded connection, no pool to report on.
     poolStats: () => undefined,
-    readOffMainThread: async <Row>(query: CompiledQuery<Row>) => (await readers.all(query.sql, query.parameters)) as Row[],
+    readOffMainThread: reportedTo(onQuery, async <Row>(query: CompiledQuery<Row>) => (await readers.all(query.sql, query.parameters)) as Row[]),
     dataVersion: sqliteDataVersion(connection, db),
     close: async () => {
       await readers.close();
@@ -145,6 +150,24 @@ function sqliteDataVersion(connection: SQLite.Database, db: Kysely<Database>): (
     if (!connection.inTransaction) return statement.get() as string;
     const { rows } = await db.executeQuery(compiled);
     return rows[0]!.version;
+  };
+}
+
+/**
+ * Reads in the reader threads bypass Kysely, so its log never sees them: report them to the
+ * same listener (metrics, traces) with the event Kysely would have sent.
+ */
+function reportedTo(onQuery: QueryListener, read: ReadOffMainThread): ReadOffMainThread {
+  return async <Row>(query: CompiledQuery<Row>) => {
+    const started = performance.now();
+    try {
+      const rows = await read(query);
+      onQuery({ level: 'query', query, queryDurationMillis: performance.now() - started });
+      return rows;
+    } catch (error) {
+      onQuery({ level: 'error', error, query, queryDurationMillis: performance.now() - started });
+      throw error;
+    }
   };
 }
 

@@ -138,7 +138,7 @@ describe('compose.yml', () => {
 
     expect(postgres?.image).toBe('postgres:17');
     expect(postgres?.volumes).toEqual([expect.stringMatching(/^postgres-data:\/var\/lib\/postgresql\/data/)]);
-    expect(Object.keys(volumes).sort()).toEqual(['grafana-data', 'postgres-data', 'prometheus-data']);
+    expect(Object.keys(volumes).sort()).toEqual(['alloy-data', 'grafana-data', 'loki-data', 'postgres-data', 'prometheus-data']);
     expect(postgres?.healthcheck?.test.join(' ')).toContain('pg_isready');
   });
 
@@ -171,6 +171,20 @@ describe('compose.yml', () => {
     expect(app?.environment).toMatchObject({ HOST: '0.0.0.0', PORT: '3000', JWT_SECRET: SECRETS.JWT_SECRET, SESSION_SECRET: SECRETS.SESSION_SECRET });
     expect(app?.healthcheck?.test.join(' ')).toContain('/readyz');
     expect(app?.stop_grace_period).toBe('30s');
+  });
+
+  it('exports traces only when .env names a collector (OTEL_EXPORTER_OTLP_ENDPOINT): empty, the app leaves tracing off', async () => {
+    expect(services.app?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('');
+    writeFileSync(join(directory, '.env'), envFile({ ...SECRETS, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://tempo:4318' }));
+    try {
+      const resolved = await runCompose(directory, ['config']);
+      const traced = (parse(resolved.stdout) as { services: Record<string, ComposeService> }).services.app;
+
+      expect(resolved.code, resolved.stderr).toBe(0);
+      expect(traced?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://tempo:4318');
+    } finally {
+      writeFileSync(join(directory, '.env'), envFile(SECRETS));
+    }
   });
 
   it.each(Object.keys(SECRETS))('refuses to start without %s in .env, naming it', async (secret) => {

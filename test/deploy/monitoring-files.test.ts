@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { OtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { ROOT } from '../helpers/process.ts';
 
 const DASHBOARD_PATH = 'deploy/monitoring/grafana/dashboards/shipshape.json';
@@ -413,24 +414,33 @@ describe('the compose observability profile', () => {
     scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[];
   };
 
-  it('adds Prometheus and Grafana, pinned, under the observability profile only', () => {
+  const { tempo, loki, alloy } = compose.services;
+  const observability = { prometheus, grafana, tempo, loki, alloy };
+
+  it('adds Prometheus, Grafana, Tempo, Loki and Alloy, pinned, under the observability profile only', () => {
     expect(prometheus?.image).toMatch(/^prom\/prometheus:v\d+\.\d+\.\d+$/);
     expect(grafana?.image).toMatch(/^grafana\/grafana:\d+\.\d+\.\d+$/);
+    expect(tempo?.image).toMatch(/^grafana\/tempo:\d+\.\d+\.\d+$/);
+    expect(loki?.image).toMatch(/^grafana\/loki:\d+\.\d+\.\d+$/);
+    expect(alloy?.image).toMatch(/^grafana\/alloy:v\d+\.\d+\.\d+$/);
     for (const [name, service] of Object.entries(compose.services)) {
-      expect(service.profiles, name).toEqual(['prometheus', 'grafana'].includes(name) ? ['observability'] : undefined);
+      expect(service.profiles, name).toEqual(name in observability ? ['observability'] : undefined);
     }
   });
 
   it('bind-mounts files and directories that exist in the repository, read-only, and keeps state on named volumes', () => {
-    for (const [name, service] of [['prometheus', prometheus], ['grafana', grafana]] as const) {
+    for (const [name, service] of Object.entries(observability)) {
       const binds = mounts(service).filter((mount) => mount.source.startsWith('.'));
-      const named = mounts(service).filter((mount) => !mount.source.startsWith('.'));
+      const hostPaths = mounts(service).filter((mount) => mount.source.startsWith('/'));
+      const named = mounts(service).filter((mount) => !/^[./]/.test(mount.source));
 
-      expect(binds.length, name).toBeGreaterThanOrEqual(2);
+      expect(binds.length, name).toBeGreaterThanOrEqual(1);
       for (const mount of binds) {
         expect(existsSync(join(ROOT, mount.source)), `${name}: ${mount.source}`).toBe(true);
         expect(mount.mode, `${name}: ${mount.source}`).toBe('ro');
       }
+      // Only Alloy reaches outside the repository: the Docker socket, read-only, to read the app's logs.
+      expect(hostPaths, name).toEqual(name === 'alloy' ? [{ source: '/var/run/docker.sock', target: '/var/run/docker.sock', mode: 'ro' }] : []);
       for (const mount of named) expect(Object.keys(compose.volumes), `${name}: ${mount.source}`).toContain(mount.source);
     }
   });
@@ -479,11 +489,106 @@ describe('the compose observability profile', () => {
     });
   });
 
-  it('hardens both: no capabilities, no privilege escalation, Prometheus on a read-only root', () => {
-    for (const service of [prometheus, grafana]) {
-      expect(service?.cap_drop).toEqual(['ALL']);
-      expect(service?.security_opt).toEqual(['no-new-privileges:true']);
+  it('hardens every one: no capabilities, no privilege escalation, a read-only root but for Grafana', () => {
+    for (const [name, service] of Object.entries(observability)) {
+      expect(service?.cap_drop, name).toEqual(['ALL']);
+      expect(service?.security_opt, name).toEqual(['no-new-privileges:true']);
+      expect(service?.read_only, name).toBe(name === 'grafana' ? undefined : true);
     }
-    expect(prometheus?.read_only).toBe(true);
+  });
+
+});
+
+interface GrafanaDatasource {
+  name: string;
+  type: string;
+  uid: string;
+  url: string;
+  isDefault?: boolean;
+  jsonData?: {
+    tracesToLogsV2?: { datasourceUid: string; customQuery?: boolean; query?: string };
+    derivedFields?: { name: string; datasourceUid: string; matcherRegex: string; url: string }[];
+  };
+}
+
+/** Grafana expands $VAR and ${VAR} in provisioning files; `$$` is a literal `$`. */
+function unescapeProvisioning(text: string): string {
+  return text.replaceAll('$$', '$');
+}
+
+describe('traces and logs in the compose observability profile', () => {
+  const compose = parse(readFileSync(join(ROOT, 'compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+  const { tempo, loki, alloy, grafana } = compose.services;
+  const provisioning = hostPath(grafana, '/etc/grafana/provisioning') ?? '';
+  const datasources = readdirSync(join(provisioning, 'datasources')).flatMap(
+    (file) => (parse(readFileSync(join(provisioning, 'datasources', file), 'utf8')) as { datasources: GrafanaDatasource[] }).datasources,
+  );
+  const byType = (type: string) => datasources.find((datasource) => datasource.type === type);
+  const configOf = (service: ComposeService | undefined, flag: string): string =>
+    readFileSync(hostPath(service, service?.command?.find((argument) => argument.startsWith(flag))?.slice(flag.length) ?? '') ?? '', 'utf8');
+  const tempoConfig = parse(configOf(tempo, '-config.file=')) as {
+    server: { http_listen_port: number };
+    distributor: { receivers: { otlp: { protocols: { http: { endpoint: string } } } } };
+  };
+  const lokiConfig = parse(configOf(loki, '-config.file=')) as { server: { http_listen_port: number } };
+  const alloyConfig = readFileSync(hostPath(alloy, alloy?.command?.at(-1) ?? '') ?? '', 'utf8');
+  const envExample = readFileSync(join(ROOT, '.env.example'), 'utf8');
+
+  it('has Tempo take OTLP/HTTP from other containers on 4318, the endpoint .env.example gives the app', () => {
+    expect(tempoConfig.distributor.receivers.otlp.protocols.http.endpoint).toBe('0.0.0.0:4318');
+    expect(envExample).toContain('OTEL_EXPORTER_OTLP_ENDPOINT=http://tempo:4318');
+  });
+
+  it('provisions Prometheus, Tempo and Loki, each at its service and port, one default', () => {
+    expect(datasources.map((datasource) => datasource.type).sort()).toEqual(['loki', 'prometheus', 'tempo']);
+    expect(datasources.filter((datasource) => datasource.isDefault === true).map((datasource) => datasource.type)).toEqual(['prometheus']);
+    expect(byType('tempo')?.url).toBe(`http://tempo:${tempoConfig.server.http_listen_port}`);
+    expect(byType('loki')?.url).toBe(`http://loki:${lokiConfig.server.http_listen_port}`);
+  });
+
+  it('has Alloy ship the app container\'s lines to that Loki, with trace_id as structured metadata and the service name Tempo\'s log query selects', () => {
+    expect(alloyConfig).toContain(`url = "http://loki:${lokiConfig.server.http_listen_port}/loki/api/v1/push"`);
+    expect(alloyConfig).toContain('values = ["com.docker.compose.service=app"]');
+    expect(alloyConfig).toMatch(/expressions = \{[^}]*trace_id = "trace_id"/);
+    expect(alloyConfig).toMatch(/stage\.structured_metadata \{\s*values = \{ trace_id = "" \}/);
+    expect(alloyConfig).toContain('labels        = { service_name = "shipshape" }');
+    expect(byType('tempo')?.jsonData?.tracesToLogsV2?.query).toBe('{service_name="shipshape"} | trace_id="$${__span.traceId}"');
+  });
+
+  it('links both ways: a span to the log lines of its trace in Loki, a log line\'s trace_id to Tempo', () => {
+    expect(byType('tempo')?.jsonData?.tracesToLogsV2).toMatchObject({ datasourceUid: byType('loki')?.uid, customQuery: true });
+    expect(byType('loki')?.jsonData?.derivedFields).toEqual([
+      expect.objectContaining({ name: 'trace_id', datasourceUid: byType('tempo')?.uid, url: '$${__value.raw}' }),
+    ]);
+  });
+
+  it('extracts, with the Loki derived field, the trace id from a real log line of a traced request', async () => {
+    const receiver = new OtlpReceiver();
+    const testApp = await createTestApp({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: await receiver.start() } });
+    try {
+      const response = await testApp.app.inject({ method: 'GET', url: '/api/tags' });
+      const line = testApp.logs.find((entry) => entry.requestId === response.headers['x-request-id']);
+      const pattern = new RegExp(unescapeProvisioning(byType('loki')?.jsonData?.derivedFields?.[0]?.matcherRegex ?? ''));
+
+      // pino writes compact JSON, as JSON.stringify does.
+      expect(pattern.exec(JSON.stringify(line))?.[1]).toBe(String(response.headers.traceresponse).split('-')[1]);
+    } finally {
+      await testApp.close();
+      await receiver.stop();
+    }
+  });
+
+  it('links the latency panels to the traces in Tempo, through a datasource variable, the per-route panel by route', () => {
+    const traces = dashboard.templating.list.find((variable) => variable.name === 'traces');
+    const links = (title: string) => (panels.find((panel) => panel.title === title)?.fieldConfig as { defaults: { links?: { url: string }[] } }).defaults.links ?? [];
+    const explore = (url: string) => JSON.parse(decodeURIComponent(new URL(url, 'http://grafana').searchParams.get('panes') ?? '{}')) as Record<string, { queries: { datasource: { uid: string }; query: string }[] }>;
+    const byRoute = Object.values(explore(links('p99 latency by route')[0]?.url ?? ''))[0]?.queries[0];
+    const overall = Object.values(explore(links('Latency p50 / p90 / p99')[0]?.url ?? ''))[0]?.queries[0];
+
+    expect(traces).toMatchObject({ type: 'datasource', query: 'tempo' });
+    expect(byRoute?.datasource.uid).toBe('${traces}');
+    expect(byRoute?.query).toContain('span.http.route = "${__field.labels.route:percentencode}"');
+    expect(overall?.datasource.uid).toBe('${traces}');
+    expect(overall?.query).toContain('kind = server');
   });
 });

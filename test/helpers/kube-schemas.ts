@@ -1,6 +1,6 @@
 /**
  * Schema checks of Kubernetes objects, offline: the Kubernetes API and CRD JSON schemas that
- * kubernetes-models and its CRD packages ship (pinned), and their TypeScript types, which
+ * kubernetes-models and its CRD packages ship (pinned; Argo CD and Argo Rollouts share argoproj.io), and their TypeScript types, which
  * also reject unknown (misspelt) fields. Used by test/deploy and test/infra.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +23,9 @@ function modelModule(apiVersion: string, kind: string): string {
     'external-secrets.io': '@kubernetes-models/external-secrets',
     'cert-manager.io': '@kubernetes-models/cert-manager',
   };
-  const crdPackage = crdPackages[group ?? ''];
+  // argoproj.io holds two projects' kinds: Argo CD's and Argo Rollouts'.
+  const rolloutsKinds = new Set(['Rollout', 'AnalysisTemplate', 'ClusterAnalysisTemplate', 'AnalysisRun', 'Experiment']);
+  const crdPackage = group === 'argoproj.io' && rolloutsKinds.has(kind) ? '@kubernetes-models/argo-rollouts' : crdPackages[group ?? ''];
   if (crdPackage) return `${crdPackage}/${group}/${version}/${kind}`;
   return group === '' ? `kubernetes-models/${version}/${kind}` : `kubernetes-models/${group}/${version}/${kind}`;
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ROOT } from './process.ts';
 
@@ -53,6 +53,8 @@ export interface PodSpec {
   hostIPC?: boolean;
   automountServiceAccountToken?: boolean;
   terminationGracePeriodSeconds?: number;
+  serviceAccountName?: string;
+  imagePullSecrets?: { name: string }[];
 }
 
 export const OVERLAYS = ['staging', 'production'] as const;
@@ -64,9 +66,9 @@ function kubectlPath(): string {
   return kubectl;
 }
 
-/** `kubectl kustomize <dir>` (kubectl 1.33, pinned), parsed into objects. */
+/** `kubectl kustomize <dir>` (kubectl 1.33, pinned; dir relative to the repository root), parsed into objects. */
 export function kustomize(directory: string): KubeObject[] {
-  const output = execFileSync(kubectlPath(), ['kustomize', join(ROOT, directory)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const output = execFileSync(kubectlPath(), ['kustomize', isAbsolute(directory) ? directory : join(ROOT, directory)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   return parseAllDocuments(output).map((document) => document.toJS() as KubeObject);
 }
 
@@ -74,15 +76,20 @@ export function renderOverlay(overlay: Overlay): KubeObject[] {
   return kustomize(`deploy/kubernetes/overlays/${overlay}`);
 }
 
-const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Rollout']);
 
-/** Every Pod template in the objects, with where it came from. */
+/**
+ * Every Pod template in the objects, with where it came from. An Argo Rollout that takes its
+ * template from another workload (workloadRef) runs that workload's template.
+ */
 export function podTemplates(objects: KubeObject[]): { owner: string; kind: string; pod: PodSpec }[] {
   return objects
     .filter((object) => WORKLOAD_KINDS.has(object.kind))
     .map((object) => {
-      const spec = object.spec as { template?: { spec: PodSpec }; jobTemplate?: { spec: { template: { spec: PodSpec } } } };
-      const pod = object.kind === 'CronJob' ? spec.jobTemplate?.spec.template.spec : spec.template?.spec;
+      const spec = object.spec as { template?: { spec: PodSpec }; jobTemplate?: { spec: { template: { spec: PodSpec } } }; workloadRef?: { kind: string; name: string } };
+      const referenced = spec.workloadRef && objects.find((candidate) => candidate.kind === spec.workloadRef?.kind && candidate.metadata.name === spec.workloadRef.name);
+      const template = referenced ? (referenced.spec as { template?: { spec: PodSpec } }).template : spec.template;
+      const pod = object.kind === 'CronJob' ? spec.jobTemplate?.spec.template.spec : template?.spec;
       if (!pod) throw new Error(`${object.kind}/${object.metadata.name} has no pod template`);
       return { owner: `${object.kind}/${object.metadata.name}`, kind: object.kind, pod };
     });
@@ -92,4 +99,14 @@ export function find(objects: KubeObject[], kind: string, name: string): KubeObj
   const found = objects.find((object) => object.kind === kind && object.metadata.name === name);
   if (!found) throw new Error(`${kind}/${name} is not rendered`);
   return found;
+}
+
+const QUANTITY = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
+const SUFFIX: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/** A Kubernetes quantity ("250m", "2", "512Mi") as a number of cores or bytes. */
+export function quantity(value: string | number): number {
+  const match = QUANTITY.exec(String(value));
+  if (!match?.[1]) throw new Error(`not a quantity this test reads: ${String(value)}`);
+  return Number(match[1]) * (SUFFIX[match[2] ?? ''] ?? Number.NaN);
 }

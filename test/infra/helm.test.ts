@@ -5,12 +5,14 @@
  * for each environment the chart renders exactly the objects the Kustomize overlay renders
  * (same kinds and names, same specs: security contexts, probes, resources, env, images,
  * policies, sync waves, and the monitoring components' scrape, rules and dashboard, which
- * the chart reads from the same files through links in files/), apart from the labels that
+ * the chart reads from the same files through links in files/, and production's canary Rollout,
+ * canary Service and AnalysisTemplate, read the same way), apart from the labels that
  * name the tool. Since the objects are
  * equal, every policy test/deploy holds the overlays to holds for the chart too.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -21,8 +23,8 @@ import { ROOT } from '../helpers/process.ts';
 const CHART = join(ROOT, 'deploy/helm/shipshape');
 const helm = execFileSync('bash', [join(ROOT, 'scripts/ensure-helm.sh')], { encoding: 'utf8' }).trim();
 
-/** helm's note that files/ links to deploy/monitoring (the rules and dashboard have one source). */
-const LINK_NOTE = /^level=INFO msg="found symbolic link in path\. Contents of linked file included and used" path=\S+\/deploy\/helm\/shipshape\/files\/\S+ resolved=\S+\/deploy\/monitoring\/\S+$/;
+/** helm's note that files/ links to deploy/monitoring and the canary component (the rules, dashboard and canary have one source). */
+const LINK_NOTE = /^level=INFO msg="found symbolic link in path\. Contents of linked file included and used" path=\S+\/deploy\/helm\/shipshape\/files\/\S+ resolved=\S+\/deploy\/(monitoring|kubernetes\/components\/canary)\/\S+$/;
 /** Labels that say which tool rendered the object, and so differ by design. */
 const TOOL_LABELS = ['app.kubernetes.io/managed-by', 'helm.sh/chart'];
 
@@ -36,7 +38,7 @@ async function runHelm(args: string[]): Promise<{ code: number; stdout: string; 
   }
 }
 
-/** The image the overlay pins (promote.sh rewrites it): the release installs the chart with the same. */
+/** The image entry of the overlay (the registry, and the digest an offline render shows): the chart gets the same. */
 function overlayImage(overlay: Overlay): { newName: string; digest: string } {
   const kustomization = parse(readFileSync(join(ROOT, 'deploy/kubernetes/overlays', overlay, 'kustomization.yaml'), 'utf8')) as { images: { name: string; newName: string; digest: string }[] };
   const image = kustomization.images.find((entry) => entry.name === 'shipshape');
@@ -86,12 +88,26 @@ describe('values.schema.json', () => {
     ['a tag instead of a digest', ['--set', 'image.digest=v1.2.3'], "at '/image/digest'"],
     ['a secret in the ConfigMap', ['--set', 'config.JWT_SECRET=hunter2'], "invalid propertyName 'JWT_SECRET'"],
     ['a log level the app rejects', ['--set', 'config.LOG_LEVEL=verbose'], "at '/config/LOG_LEVEL'"],
+    ['a group given more than edit', ['--set', 'access.developers.clusterRole=admin'], "at '/access/developers/clusterRole'"],
+    ['a quota on something unknown', ['--set', 'guardrails.quota.gpus=1'], "invalid propertyName 'gpus'"],
+    ['a trace collector that is not an http(s) URL', ['--set', 'config.OTEL_EXPORTER_OTLP_ENDPOINT=otel-collector:4318'], "at '/config/OTEL_EXPORTER_OTLP_ENDPOINT'"],
   ])('rejects %s at install', async (_name, extra, message) => {
     const values = extra.length === 0 ? [] : ['--values', join(CHART, 'values-staging.yaml')];
     const result = await runHelm(['template', 'shipshape', CHART, ...values, ...extra]);
 
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(message);
+  });
+});
+
+describe('tracing in the chart', () => {
+  it('lets the app reach the trace collector only while an endpoint is configured', async () => {
+    const traced = byKey(await renderChart('staging'));
+    const untraced = byKey(await renderChart('staging', ['--set', 'config.OTEL_EXPORTER_OTLP_ENDPOINT=']));
+
+    expect(traced.has('NetworkPolicy/shipshape-allow-otel-collector')).toBe(true);
+    expect(untraced.has('NetworkPolicy/shipshape-allow-otel-collector')).toBe(false);
+    expect(untraced.get('ConfigMap/shipshape-config')?.data?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('');
   });
 });
 
@@ -109,5 +125,34 @@ describe.each(OVERLAYS)('%s: the chart (values-<environment>.yaml) and the overl
     const kustomize = byKey(renderOverlay(overlay));
 
     expect(chart.get('Deployment/shipshape')).not.toEqual(kustomize.get('Deployment/shipshape'));
+  });
+});
+
+/**
+ * The External Secrets Operator renders target templates (engineVersion v2) with Go's
+ * text/template and the sprig functions, the engine Helm uses: so Helm's `tpl` runs the pull
+ * secret's template here, offline, on credentials that need JSON escaping.
+ */
+describe('the image pull secret template', () => {
+  it('renders a Docker config whose auth is base64(username:password), escaping what JSON must', async () => {
+    const base = parse(readFileSync(join(ROOT, 'deploy/kubernetes/base/registry-pull-secret.yaml'), 'utf8')) as { spec: { target: { template: { data: Record<string, string> } } } };
+    const template = base.spec.target.template.data['.dockerconfigjson'] ?? '';
+    const chart = mkdtempSync(join(tmpdir(), 'shipshape-eso-template-'));
+    try {
+      mkdirSync(join(chart, 'templates'));
+      writeFileSync(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: eso-template\nversion: 0.0.1\n');
+      writeFileSync(join(chart, 'template.txt'), template);
+      writeFileSync(join(chart, 'templates/rendered.yaml'), '{{ tpl (.Files.Get "template.txt") (dict "server" .Values.server "username" .Values.username "password" .Values.password "Template" .Template) }}\n');
+      const password = 'glpat-"quoted"\\and\\backslashed';
+      const result = await runHelm(['template', 'x', chart, '--set-string', 'server=registry.gitlab.com', '--set-string', 'username=shipshape-deploy', '--set-json', `password=${JSON.stringify(password)}`]);
+
+      expect(result.code, result.stderr).toBe(0);
+      const json = result.stdout.split('\n').filter((line) => !line.startsWith('---') && !line.startsWith('#')).join('\n');
+      const config = JSON.parse(json) as { auths: Record<string, { username: string; password: string; auth: string }> };
+      expect(Object.keys(config.auths)).toEqual(['registry.gitlab.com']);
+      expect(config.auths['registry.gitlab.com']).toEqual({ username: 'shipshape-deploy', password, auth: Buffer.from(`shipshape-deploy:${password}`).toString('base64') });
+    } finally {
+      rmSync(chart, { recursive: true, force: true });
+    }
   });
 });

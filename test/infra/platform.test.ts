@@ -70,7 +70,7 @@ async function validate(objects: KubeObject[]): Promise<string[]> {
 describe.each(OVERLAYS)('the %s platform (deploy/platform/envs/<environment>)', (environment) => {
   it('validates every Application and the AppProject against the Argo CD schemas and types', async () => {
     expect(await validate(platforms[environment] ?? [])).toEqual([]);
-    expect((platforms[environment] ?? []).map((object) => object.kind).sort()).toEqual(['AppProject', ...Array<string>(11).fill('Application')]);
+    expect((platforms[environment] ?? []).map((object) => object.kind).sort()).toEqual(['AppProject', ...Array<string>(13).fill('Application')]);
   });
 
   it('installs each add-on from its chart repository at a pinned version, with values files that exist', () => {
@@ -78,7 +78,7 @@ describe.each(OVERLAYS)('the %s platform (deploy/platform/envs/<environment>)', 
     const project = find(platforms[environment] ?? [], 'AppProject', 'platform').spec as { sourceRepos: string[] };
 
     expect(charts.map(({ source }) => source.chart).sort()).toEqual([
-      'aws-load-balancer-controller', 'cert-manager', 'cluster-autoscaler', 'external-secrets', 'ingress-nginx', 'kube-prometheus-stack', 'kyverno', 'metrics-server', 'velero',
+      'argo-rollouts', 'aws-load-balancer-controller', 'cert-manager', 'cluster-autoscaler', 'external-secrets', 'ingress-nginx', 'kube-prometheus-stack', 'kyverno', 'metrics-server', 'reloader', 'velero',
     ]);
     for (const { name, source } of charts) {
       expect(source.targetRevision, name).toMatch(EXACT_VERSION);
@@ -94,10 +94,31 @@ describe.each(OVERLAYS)('the %s platform (deploy/platform/envs/<environment>)', 
     }
     // ingress-nginx's Service needs the load balancer controller's webhook; its ServiceMonitor the Prometheus CRDs.
     expect(wave(environment, 'kube-prometheus-stack')).toBeLessThan(wave(environment, 'ingress-nginx'));
-    for (const operator of ['cert-manager', 'external-secrets', 'kyverno', 'kube-prometheus-stack', 'ingress-nginx', 'velero']) {
+    // Argo Rollouts' ServiceMonitor needs the Prometheus CRDs; Shipshape's Rollout needs its CRDs.
+    expect(wave(environment, 'kube-prometheus-stack')).toBeLessThan(wave(environment, 'argo-rollouts'));
+    expect(wave(environment, 'argo-rollouts')).toBeLessThan(wave(environment, 'shipshape-applications'));
+    for (const operator of ['cert-manager', 'external-secrets', 'kyverno', 'kube-prometheus-stack', 'ingress-nginx', 'argo-rollouts', 'velero']) {
       expect(wave(environment, operator), `${operator} < platform-config`).toBeLessThan(wave(environment, 'platform-config'));
     }
     expect(wave(environment, 'platform-config')).toBeLessThan(wave(environment, 'shipshape-applications'));
+  });
+
+  it('runs Reloader before the application, rolling what the application\'s annotations name without Argo CD seeing drift', () => {
+    const values = parse(readFileSync(join(ROOT, 'deploy/platform/values/reloader.yaml'), 'utf8')) as { reloader: Record<string, unknown> };
+    const overlay = renderOverlay(environment);
+    const deployment = find(overlay, 'Deployment', 'shipshape');
+    const reads = JSON.stringify((deployment.spec?.template as { spec: unknown }).spec);
+
+    expect(wave(environment, 'reloader')).toBeLessThan(wave(environment, 'shipshape-applications'));
+    // Annotations, not an added environment variable: staging's self-heal would revert that.
+    expect(values.reloader).toMatchObject({ reloadStrategy: 'annotations', autoReloadAll: false });
+    const annotations = deployment.metadata.annotations ?? {};
+    expect(annotations['secret.reloader.stakater.com/reload']).toBe('shipshape-secrets');
+    expect(annotations['configmap.reloader.stakater.com/reload']).toBe('shipshape-config');
+    // What it watches is what the pods read, and the Secret is the one the ExternalSecret writes.
+    expect(reads).toContain('"secretRef":{"name":"shipshape-secrets"}');
+    expect(reads).toContain('"configMapRef":{"name":"shipshape-config"}');
+    expect((find(overlay, 'ExternalSecret', 'shipshape-secrets').spec?.target as { name: string }).name).toBe('shipshape-secrets');
   });
 
   it('ends with this environment\'s Shipshape Application only, from deploy/argocd', () => {
@@ -113,17 +134,18 @@ describe.each(OVERLAYS)('the %s platform (deploy/platform/envs/<environment>)', 
 
     const other = OVERLAYS.find((candidate) => candidate !== environment) ?? '';
 
-    expect(patches.match(new RegExp(`value: shipshape/${environment}/alerting`, 'g'))).toHaveLength(2);
+    // Alertmanager's two receivers and Argo CD notifications' chat webhook.
+    expect(patches.match(new RegExp(`value: shipshape/${environment}/alerting`, 'g'))).toHaveLength(3);
     expect(patches).not.toContain(`shipshape/${other}/`);
   });
 });
 
 describe('deploy/platform/config', () => {
-  it('validates the ClusterIssuers, the ClusterSecretStore and the ExternalSecret against their CRD schemas and types', async () => {
+  it('validates the ClusterIssuers, the ClusterSecretStore and the ExternalSecrets against their CRD schemas and types', async () => {
     const checked = config.filter((object) => object.apiVersion !== 'kyverno.io/v1');
 
     expect(checked.map((object) => `${object.kind}/${object.metadata.name}`).sort()).toEqual([
-      'ClusterIssuer/letsencrypt', 'ClusterIssuer/letsencrypt-staging', 'ClusterSecretStore/shipshape-secret-store', 'ExternalSecret/alertmanager-receivers',
+      'ClusterIssuer/letsencrypt', 'ClusterIssuer/letsencrypt-staging', 'ClusterSecretStore/shipshape-secret-store', 'ExternalSecret/alertmanager-receivers', 'ExternalSecret/argocd-notifications-secret',
     ]);
     expect(await validate(checked)).toEqual([]);
   });
@@ -135,7 +157,7 @@ describe('deploy/platform/config', () => {
 
     for (const issuer of issuers) expect(config.some((object) => object.kind === 'ClusterIssuer' && object.metadata.name === issuer), String(issuer)).toBe(true);
     expect(new Set(stores)).toEqual(new Set(['shipshape-secret-store']));
-    expect(store.conditions[0]?.namespaces.sort()).toEqual(['monitoring', 'shipshape-production', 'shipshape-staging']);
+    expect(store.conditions[0]?.namespaces.sort()).toEqual(['argocd', 'monitoring', 'shipshape-production', 'shipshape-staging']);
   });
 });
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { find, renderOverlay } from '../helpers/manifests.ts';
+import { find, OVERLAYS, renderOverlay } from '../helpers/manifests.ts';
 import { ROOT } from '../helpers/process.ts';
 import {
   type Composition,
@@ -132,7 +132,22 @@ describe.each(ENVIRONMENTS)('infra/envs/%s', (environment) => {
 
     expect(Object.keys(values).filter((name) => !(name in composition.root.variables))).toEqual([]);
     expect(required.filter((name) => !(name in values))).toEqual([]);
-    expect(required.sort()).toEqual(['admin_role_arns', 'api_access_cidrs']);
+    expect(required.sort()).toEqual(['admin_role_arns', 'api_access_cidrs', 'team_role_groups']);
+  });
+
+  it("puts people's SSO roles in exactly the Kubernetes groups the application's RoleBindings name, with no access policy", async () => {
+    const tfvars = (await parseHcl('terraform.tfvars', readFileSync(join(INFRA, 'envs', environment, 'terraform.tfvars'), 'utf8'))) as { team_role_groups: Record<string, string[]> };
+    const cluster = composition.children.cluster as Module;
+    const bound = new Set(
+      OVERLAYS.flatMap((overlay) => renderOverlay(overlay))
+        .filter((object) => object.kind === 'RoleBinding')
+        .flatMap((binding) => (binding.subjects as { kind: string; name: string }[]).filter((subject) => subject.kind === 'Group').map((subject) => subject.name)),
+    );
+
+    expect([...new Set(Object.values(tfvars.team_role_groups).flat())].sort()).toEqual([...bound].sort());
+    expect(cluster.resources.aws_eks_access_entry?.teams?.kubernetes_groups).toBe('${each.value}');
+    // Only the administrators' entries get an access policy.
+    expect(Object.keys(cluster.resources.aws_eks_access_policy_association ?? {})).toEqual(['admins']);
   });
 
   it('keeps its own state in S3, encrypted and locked, the bucket given at init', () => {

@@ -1,7 +1,8 @@
 /**
  * Policy over the GitHub workflows, beyond what a schema can say: pinned actions, least
  * privilege, no script injection, and the delivery rules (one digest, built once, promoted to
- * staging and then, behind a reviewer, to production). Each policy is a function returning
+ * staging and then, behind a reviewer, to production; a release tag builds nothing and
+ * releases the digest staging ran). Each policy is a function returning
  * its violations; the tests run it on the real workflows (no violations) and on a small bad
  * example (the violation is found), so no policy passes by never looking.
  */
@@ -9,12 +10,14 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type Job, LATEST_TAG, ROOT, type Step, WORKFLOW_FILES, type Workflow, environmentOf, needsOf, usesLines } from './helpers.ts';
+import { BUILD_STEP, type Job, LATEST_TAG, ROOT, type Step, WORKFLOW_FILES, type Workflow, environmentOf, needsOf, usesLines, withCalledScripts } from './helpers.ts';
 
 const texts = new Map(WORKFLOW_FILES.map((file) => [basename(file), readFileSync(file, 'utf8')]));
 const workflows = new Map([...texts].map(([name, text]) => [name, parse(text) as Workflow]));
 const ci = workflows.get('ci.yml') as Workflow;
 const release = workflows.get('release.yml') as Workflow;
+const releaseTag = workflows.get('release-tag.yml') as Workflow;
+const codeql = workflows.get('codeql.yml') as Workflow;
 
 function sample(text: string): Workflow {
   return parse(text) as Workflow;
@@ -64,9 +67,11 @@ function isReadOnly(permissions: Workflow['permissions']): boolean {
 
 /** Which jobs may hold which write permission, and nobody else. */
 const WRITERS: Record<string, string[]> = {
-  packages: ['build', 'sign', 'attest', 'chart'],
-  'id-token': ['sign', 'attest', 'chart', 'plan', 'apply-staging', 'apply-production'],
+  packages: ['build', 'sign', 'attest', 'chart', 'sbom', 'record-staging', 'retag'],
+  'id-token': ['sign', 'attest', 'chart', 'sbom', 'plan', 'apply-staging', 'apply-production'],
   attestations: ['attest'],
+  // codeql.yml: the analysis is uploaded to code scanning.
+  'security-events': ['analyze'],
   contents: ['deploy-staging', 'deploy-production'],
   // infra.yml: the Terraform plan is posted on the pull request.
   'pull-requests': ['plan'],
@@ -91,7 +96,9 @@ function permissionViolations(workflow: Workflow): string[] {
 function undeclaredWriters(workflow: Workflow): string[] {
   const needs: [RegExp, string][] = [
     [/docker\/build-push-action@/, 'packages'],
+    [/scripts\/ci\/retag\.sh/, 'packages'],
     [/cosign sign/, 'id-token'],
+    [/scripts\/ci\/attest-sbom\.sh|cosign attest/, 'id-token'],
     [/actions\/attest-build-provenance@/, 'attestations'],
     [/scripts\/ci\/promote\.sh/, 'contents'],
   ];
@@ -126,7 +133,29 @@ function triggers(workflow: Workflow): string[] {
   return typeof on === 'string' ? [on] : Array.isArray(on) ? on : Object.keys(on);
 }
 
-const BUILDS = /docker\/build-push-action@|docker\/setup-buildx-action@|docker (buildx )?build|buildah|build-image\.sh/;
+/** Whether a push of a tag starts the workflow (a push filtered on branches only does not). */
+function runsOnTags(workflow: Workflow): boolean {
+  const on = workflow.on;
+  const tagEvents = ['push', 'create', 'release'];
+  if (typeof on === 'string') return tagEvents.includes(on);
+  if (Array.isArray(on)) return on.some((event) => tagEvents.includes(event));
+  if ('create' in on || 'release' in on) return true;
+  if (!('push' in on)) return false;
+  const push = on.push as Record<string, unknown> | null;
+  if (push === null) return true;
+  if (push.tags !== undefined || push['tags-ignore'] !== undefined) return true;
+  return push.branches === undefined && push['branches-ignore'] === undefined;
+}
+
+/**
+ * A tag releases a digest main built; it never builds one. Every job of every workflow a tag
+ * starts is checked, with the scripts its steps call (followed through npm scripts).
+ */
+function tagPathBuilds(all: Map<string, Workflow>): string[] {
+  return [...all]
+    .filter(([, workflow]) => runsOnTags(workflow))
+    .flatMap(([file, workflow]) => jobs(workflow).filter(([, job]) => BUILD_STEP.test(withCalledScripts(jobText(job)))).map(([name]) => `${file}: ${name} builds an image on a tag`));
+}
 
 /** The jobs that promote to an environment, by the promote.sh call in their steps. */
 function promotions(workflow: Workflow): { name: string; job: Job; environment: string; step: Step }[] {
@@ -142,12 +171,15 @@ function deliveryViolations(workflow: Workflow): string[] {
   const violations: string[] = [];
   for (const { name, job, environment, step } of promotions(workflow)) {
     if (environmentOf(job) !== environment) violations.push(`${name} promotes ${environment} outside environment: ${environment}`);
-    if (BUILDS.test(jobText(job))) violations.push(`${name} builds an image`);
+    if (BUILD_STEP.test(jobText(job))) violations.push(`${name} builds an image`);
+    // The digest comes from the job that built it, or, on a tag, the job that found it staged.
+    const source = workflow.jobs.retag === undefined ? 'build' : 'retag';
     const env = step.env ?? {};
-    if (!/^\$\{\{\s*needs\.build\.outputs\.digest\s*\}\}$/.test(env.DIGEST ?? '') || !/^\$\{\{\s*needs\.build\.outputs\.image\s*\}\}$/.test(env.IMAGE ?? '')) {
-      violations.push(`${name} does not promote the build job's image and digest`);
+    const output = (key: string) => new RegExp(`^\\$\\{\\{\\s*needs\\.${source}\\.outputs\\.${key}\\s*\\}\\}$`);
+    if (!output('digest').test(env.DIGEST ?? '') || !output('image').test(env.IMAGE ?? '')) {
+      violations.push(`${name} does not promote the ${source} job's image and digest`);
     }
-    if (!needsOf(job).includes('build')) violations.push(`${name} does not need the build job`);
+    if (!needsOf(job).includes(source)) violations.push(`${name} does not need the ${source} job`);
     const concurrency = job.concurrency;
     if (typeof concurrency !== 'object' || concurrency['cancel-in-progress'] !== false || concurrency.group !== `deploy-${environment}`) {
       violations.push(`${name} has no non-cancelling deploy-${environment} concurrency group`);
@@ -233,6 +265,29 @@ jobs:
     expect(untrustedInRun(bad)).toEqual(['deploy-production']);
   });
 
+  it('a build on the tag path, in a step or through the scripts a step runs', () => {
+    const tagged = (steps: string) => sample(`on:\n  push:\n    tags: ["v*"]\njobs:\n  release:\n    runs-on: ubuntu-24.04\n    steps:\n${steps}`);
+    const candidates = new Map([
+      ['buildx.yml', tagged('      - run: docker buildx build --push -t "$IMAGE" .\n')],
+      ['action.yml', tagged('      - uses: docker/build-push-action@263435318d21b8e681c14492fe198d362a7d2c83 # v6.18.0\n')],
+      ['kaniko.yml', tagged('      - run: /kaniko/executor --destination "$IMAGE"\n')],
+      ['podman.yml', tagged('      - run: podman build -t "$IMAGE" .\n')],
+      ['script.yml', tagged('      - run: bash scripts/ci/container-tests.sh\n')],
+      ['retag.yml', tagged('      - run: bash scripts/ci/retag.sh release "$IMAGE" "$GITHUB_REF_NAME"\n')],
+      ['main-only.yml', sample('on:\n  push:\n    branches: [main]\njobs:\n  build:\n    steps:\n      - run: docker build .\n')],
+      ['any-push.yml', sample('on: push\njobs:\n  build:\n    steps:\n      - run: bash scripts/ci/build-image.sh docker x y\n')],
+    ]);
+
+    expect(tagPathBuilds(candidates)).toEqual([
+      'buildx.yml: release builds an image on a tag',
+      'action.yml: release builds an image on a tag',
+      'kaniko.yml: release builds an image on a tag',
+      'podman.yml: release builds an image on a tag',
+      'script.yml: release builds an image on a tag',
+      'any-push.yml: build builds an image on a tag',
+    ]);
+  });
+
   it('a production promotion outside its environment, building, by tag, and cancellable', () => {
     expect(triggers(bad)).toContain('pull_request_target');
     expect(deliveryViolations(bad)).toEqual([
@@ -261,6 +316,7 @@ describe('ci.yml', () => {
       'postgres-tests': ['scripts/ci/postgres-tests.sh'],
       conformance: ['scripts/ci/conformance.sh'],
       'scale-tests': ['scripts/ci/scale-tests.sh'],
+      'bench-gate': ['scripts/ci/bench-gate.sh'],
       'browser-tests': ['scripts/ci/browser-tests.sh sqlite'],
       'browser-tests-postgres': ['scripts/ci/browser-tests.sh postgres'],
       'deploy-checks': ['scripts/ci/deploy-checks.sh'],
@@ -269,6 +325,8 @@ describe('ci.yml', () => {
       'container-build': ['scripts/ci/build-image.sh docker shipshape ci'],
       'cluster-tests': ['scripts/ci/cluster-tests.sh'],
       'infra-checks': ['scripts/ci/infra-checks.sh'],
+      // Not a check: reports a failure on main to the chat (test/pipelines/notify.test.ts).
+      'notify-failure': ['scripts/ci/notify.sh failed'],
     });
   });
 
@@ -302,20 +360,17 @@ describe('release.yml', () => {
   const build = release.jobs.build as Job;
   const step = (job: string, uses: string) => steps(release.jobs[job] as Job).find((candidate) => candidate.uses?.startsWith(uses));
 
-  it('runs on pushes to main and v* tags, not for promotion commits', () => {
-    expect(release.on).toEqual({ push: { branches: ['main'], tags: ['v*'], 'paths-ignore': ['deploy/kubernetes/overlays/**'] } });
+  it('runs on pushes to main, not for promotion commits nor for tags (release-tag.yml)', () => {
+    expect(release.on).toEqual({ push: { branches: ['main'], 'paths-ignore': ['deploy/argocd/application-*.yaml'] } });
+    expect(runsOnTags(release)).toBe(false);
   });
 
-  it('builds once, with a registry cache, tags sha-<short> and semver (never latest), and outputs the digest', () => {
-    const meta = step('build', 'docker/metadata-action@');
-    const push = step('build', 'docker/build-push-action@');
+  it('builds once, through the shared reproducible build, tagged sha-<short> (never latest), with a registry cache, and outputs the digest', () => {
+    const push = steps(build).find((candidate) => candidate.id === 'push');
 
-    expect(meta?.with?.flavor).toBe('latest=false');
-    expect(String(meta?.with?.tags).trim().split('\n')).toEqual(['type=sha,prefix=sha-,format=short', 'type=semver,pattern={{version}}', 'type=semver,pattern={{major}}.{{minor}}']);
-    expect(push?.with).toMatchObject({ push: true, 'cache-from': expect.stringMatching(/^type=registry,ref=/), 'cache-to': expect.stringMatching(/^type=registry,ref=.*,mode=max$/) });
-    expect(String(push?.with?.['build-args'])).toMatch(/GIT_SHA=\$\{\{ github\.sha \}\}[\s\S]*APP_VERSION=[\s\S]*CREATED=[\s\S]*SOURCE_URL=/);
-    expect(build.outputs).toEqual({ image: '${{ steps.image.outputs.name }}', digest: '${{ steps.push.outputs.digest }}' });
-    expect(jobs(release).filter(([, job]) => BUILDS.test(jobText(job))).map(([name]) => name)).toEqual(['build']);
+    expect(push?.run).toContain('BUILD_CACHE=$name:buildcache bash scripts/ci/build-image.sh docker "$name" "sha-${GITHUB_SHA::7}"');
+    expect(build.outputs).toEqual({ image: '${{ steps.push.outputs.image }}', digest: '${{ steps.push.outputs.digest }}' });
+    expect(jobs(release).filter(([, job]) => BUILD_STEP.test(jobText(job))).map(([name]) => name)).toEqual(['build']);
   });
 
   it('gates on trivy (HIGH and CRITICAL with a fix), npm audit, an SBOM, a keyless signature and provenance, all on the digest', () => {
@@ -325,9 +380,31 @@ describe('release.yml', () => {
     expect(step('scan', 'aquasecurity/trivy-action@')?.with).toMatchObject({ 'image-ref': digest, 'trivy-config': 'trivy.yaml' });
     expect(jobText(release.jobs.audit as Job)).toContain('scripts/ci/audit.sh');
     expect(jobText(release.jobs.sbom as Job)).toContain('scripts/ci/sbom.sh');
+    expect(step('sbom', 'aquasecurity/trivy-action@')?.with).toMatchObject({ 'image-ref': digest, 'trivy-config': 'trivy-sbom.yaml', format: 'cyclonedx', output: 'sbom-image.cdx.json' });
     expect(steps(release.jobs.sign as Job).map((candidate) => candidate.run).filter(Boolean)).toEqual(['cosign sign --yes "${IMAGE}@${DIGEST}"']);
     expect(step('sign', 'sigstore/cosign-installer@')).toBeDefined();
     expect(attest?.with).toEqual({ 'subject-name': '${{ needs.build.outputs.image }}', 'subject-digest': '${{ needs.build.outputs.digest }}', 'push-to-registry': true });
+  });
+
+  it("attests the image's SBOM (OS packages too, by trivy) to the digest with cosign, after generating it", () => {
+    const sbom = steps(release.jobs.sbom as Job);
+    const order = (predicate: (candidate: Step) => boolean) => sbom.findIndex(predicate);
+    const attestStep = sbom.find((candidate) => candidate.run?.includes('attest-sbom.sh'));
+
+    expect(attestStep?.run).toBe('bash scripts/ci/attest-sbom.sh "${IMAGE}@${DIGEST}" sbom-image.cdx.json');
+    expect(attestStep?.env).toEqual({ IMAGE: '${{ needs.build.outputs.image }}', DIGEST: '${{ needs.build.outputs.digest }}' });
+    expect(order((candidate) => candidate.uses?.startsWith('aquasecurity/trivy-action@') ?? false)).toBeLessThan(order((candidate) => candidate === attestStep));
+    expect(order((candidate) => candidate.uses?.startsWith('sigstore/cosign-installer@') ?? false)).toBeLessThan(order((candidate) => candidate === attestStep));
+    expect((release.jobs.sbom as Job).permissions).toEqual({ contents: 'read', packages: 'write', 'id-token': 'write' });
+  });
+
+  it('records, after the staging smoke test, that staging ran the digest (the record a release tag needs)', () => {
+    const record = release.jobs['record-staging'] as Job;
+    const retag = steps(record).find((candidate) => candidate.run?.includes('retag.sh'));
+
+    expect(needsOf(record)).toEqual(['build', 'deploy-staging']);
+    expect(retag?.run).toBe('bash scripts/ci/retag.sh staged "${IMAGE}@${DIGEST}"');
+    expect(retag?.env).toEqual({ IMAGE: '${{ needs.build.outputs.image }}', DIGEST: '${{ needs.build.outputs.digest }}' });
   });
 
   it('promotes to staging only after every gate, then smoke-tests it at the commit it built', () => {
@@ -356,8 +433,48 @@ describe('release.yml', () => {
   });
 });
 
+describe('release-tag.yml', () => {
+  it('is the only workflow a tag starts, and no job on it builds an image, even through a script', () => {
+    expect([...workflows].filter(([, workflow]) => runsOnTags(workflow)).map(([name]) => name)).toEqual(['release-tag.yml']);
+    expect(releaseTag.on).toEqual({ push: { tags: ['v*'] } });
+    expect(tagPathBuilds(workflows)).toEqual([]);
+  });
+
+  it('retags the digest staging ran, by the shared script, and hands it on', () => {
+    const retag = releaseTag.jobs.retag as Job;
+
+    expect(steps(retag).find((candidate) => candidate.id === 'retag')?.run).toBe('bash scripts/ci/retag.sh release "ghcr.io/${GITHUB_REPOSITORY,,}" "$GITHUB_REF_NAME"');
+    expect(retag.outputs).toEqual({ image: '${{ steps.retag.outputs.image }}', digest: '${{ steps.retag.outputs.digest }}' });
+  });
+
+  it('promotes that digest to production behind the production environment, read-only smoke test', () => {
+    const production = releaseTag.jobs['deploy-production'] as Job;
+
+    expect(Object.keys(releaseTag.jobs)).toEqual(['retag', 'deploy-production', 'notify-production', 'notify-failure']);
+    expect(needsOf(production)).toEqual(['retag']);
+    expect(production.environment).toEqual({ name: 'production', url: '${{ vars.PRODUCTION_URL }}' });
+    expect(promotions(releaseTag).map(({ name, environment }) => `${name}:${environment}`)).toEqual(['deploy-production:production']);
+    expect(deliveryViolations(releaseTag)).toEqual([]);
+  });
+});
+
+describe('codeql.yml', () => {
+  it('analyses javascript-typescript with CodeQL on pull requests, main and weekly, uploading to code scanning', () => {
+    const analyze = codeql.jobs.analyze as Job;
+    const init = steps(analyze).find((candidate) => candidate.uses?.startsWith('github/codeql-action/init@'));
+    const analysis = steps(analyze).find((candidate) => candidate.uses?.startsWith('github/codeql-action/analyze@'));
+
+    expect(triggers(codeql).sort()).toEqual(['pull_request', 'push', 'schedule']);
+    expect(init?.with).toMatchObject({ languages: 'javascript-typescript', 'build-mode': 'none' });
+    expect(analysis?.with?.category).toBe('/language:javascript-typescript');
+    expect(analyze.permissions).toEqual({ contents: 'read', 'security-events': 'write', actions: 'read' });
+    expect(init?.uses?.split('@')[1]).toBe(analysis?.uses?.split('@')[1]);
+  });
+});
+
 describe('the delivery scripts the workflows call exist', () => {
-  it.each([...texts.keys()])('%s', (name) => {
+  // codeql.yml runs GitHub's CodeQL action and no script of ours.
+  it.each([...texts.keys()].filter((name) => name !== 'codeql.yml'))('%s', (name) => {
     const called = [...(texts.get(name) ?? '').matchAll(/scripts\/(?:ci|infra)\/[\w-]+\.sh/g)].map((match) => match[0]);
 
     expect(called.length).toBeGreaterThan(0);

@@ -197,3 +197,44 @@ export function gitlabNeeds(job: GitlabJob): GitlabNeed[] {
 
 /** A deploy reference may never be a moving tag. */
 export const LATEST_TAG = /:latest\b/;
+
+/**
+ * A step that builds an image: docker build / buildx build / bake and their actions, kaniko,
+ * buildah (any use), podman build, or the project's build-image scripts. Copying a manifest by
+ * digest (skopeo copy, crane, oras, `docker buildx imagetools create`) is not a build.
+ */
+export const BUILD_STEP =
+  /docker\/(?:build-push|bake|setup-buildx)-action@|docker (?:buildx )?build\b|buildx (?:build|bake)\b|\bkaniko\b|\bbuildah\b|podman (?:image )?build\b|build-image\.sh/;
+
+/**
+ * `text` with the text of every script it runs appended, followed recursively: scripts/**\/*.sh
+ * and *.ts files named in it, and `npm run <script>` / `npm test` through package.json. A step
+ * that builds through a script (container-tests.sh -> npm run test:container -> build-image.sh)
+ * is then seen to build.
+ */
+export function withCalledScripts(text: string): string {
+  const packageScripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const seen = new Set<string>();
+  const expand = (chunk: string): string => {
+    const called: string[] = [];
+    for (const match of chunk.matchAll(/\bscripts\/[\w./-]+\.(?:sh|ts)\b/g)) {
+      const path = match[0];
+      if (seen.has(path)) continue;
+      seen.add(path);
+      try {
+        called.push(expand(readFileSync(join(ROOT, path), 'utf8')));
+      } catch {
+        // A script that does not exist runs nothing here; another test checks they exist.
+      }
+    }
+    for (const match of chunk.matchAll(/\bnpm (?:run ([\w:-]+)|(test)\b)/g)) {
+      const name = match[1] ?? match[2] ?? '';
+      const key = `npm:${name}`;
+      if (seen.has(key) || packageScripts[name] === undefined) continue;
+      seen.add(key);
+      called.push(expand(packageScripts[name]));
+    }
+    return [chunk, ...called].join('\n');
+  };
+  return expand(text);
+}

@@ -17,6 +17,7 @@ const SHARED_SCRIPT_OF: Record<string, string> = {
   'bash scripts/ci/postgres-tests.sh': 'bash scripts/ci/postgres-tests.sh',
   'bash scripts/ci/conformance.sh': 'bash scripts/ci/conformance.sh',
   'bash scripts/ci/scale-tests.sh': 'bash scripts/ci/scale-tests.sh',
+  'bash scripts/ci/bench-gate.sh': 'bash scripts/ci/bench-gate.sh',
   'bash scripts/ci/browser-tests.sh sqlite': 'bash scripts/ci/browser-tests.sh sqlite',
   'bash scripts/ci/browser-tests.sh postgres': 'bash scripts/ci/browser-tests.sh postgres',
   'npm run test:deploy': 'bash scripts/ci/deploy-checks.sh',
@@ -58,7 +59,7 @@ const gitlabLines = Object.values(gitlab).flatMap((job: GitlabJob) => (job.scrip
 
 describe('.ci/run and the hosted pipelines', () => {
   it('reads every suite of .ci/run', () => {
-    expect(suites.length).toBeGreaterThanOrEqual(13);
+    expect(suites.length).toBeGreaterThanOrEqual(14);
     expect(suites).toContain('npm test');
   });
 

@@ -83,7 +83,8 @@ describe('.gitlab/ci/infra.gitlab-ci.yml', () => {
   it('exchanges the job\'s OIDC token for the role, never a static key', () => {
     expect(gitlab['.infra-cloud']?.id_tokens).toEqual({ AWS_OIDC_TOKEN: { aud: 'sts.amazonaws.com' } });
     expect(gitlabText).not.toMatch(STATIC_KEYS);
-    expect(gitlab['.infra']?.rules).toEqual([{ changes: CHANGES }]);
+    // A tag pipeline only releases an image: no plan, no apply.
+    expect(gitlab['.infra']?.rules).toEqual([{ if: '$CI_COMMIT_TAG', when: 'never' }, { changes: CHANGES }]);
   });
 
   it('plans each environment with its plan role and reports the plan to the merge request', () => {

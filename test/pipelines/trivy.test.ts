@@ -70,3 +70,12 @@ describe('.trivyignore.yaml', () => {
     ]);
   });
 });
+
+describe('trivy-sbom.yaml', () => {
+  const sbom = parse(readFileSync(join(ROOT, 'trivy-sbom.yaml'), 'utf8')) as Record<string, unknown>;
+
+  it('describes every package of the image in CycloneDX and gates on nothing (the gate is trivy.yaml)', () => {
+    expect(sbom).toEqual({ format: 'cyclonedx', output: 'sbom-image.cdx.json', 'exit-code': 0 });
+    expect(config['exit-code']).toBe(1);
+  });
+});

@@ -42,7 +42,7 @@ describe('GitHub workflows (action-validator)', () => {
   }
 
   it('finds the workflows', () => {
-    expect(WORKFLOW_FILES.map((file) => basename(file)).sort()).toEqual(['ci.yml', 'infra.yml', 'release.yml']);
+    expect(WORKFLOW_FILES.map((file) => basename(file)).sort()).toEqual(['ci.yml', 'codeql.yml', 'infra.yml', 'release-tag.yml', 'release.yml']);
   });
 
   it.each(WORKFLOW_FILES.map((file) => [basename(file), file]))('%s is a valid workflow', async (_name, file) => {
@@ -240,6 +240,7 @@ describe('.gitlab-ci.yml (gitlab-ci-local)', () => {
       'postgres-tests': 'test/on_success',
       conformance: 'test/on_success',
       'scale-tests': 'test/on_success',
+      'bench-gate': 'test/on_success',
       'browser-tests': 'test/on_success',
       'browser-tests-postgres': 'test/on_success',
       'deploy-checks': 'test/on_success',
@@ -257,24 +258,32 @@ describe('.gitlab-ci.yml (gitlab-ci-local)', () => {
       'sign-image': 'scan/on_success',
       chart: 'scan/on_success',
       'deploy-staging': 'staging/on_success',
+      'record-staging': 'staging/on_success',
       'deploy-production': 'production/manual',
+      'notify-staging': 'staging/on_success',
+      'notify-production': 'production/on_success',
+      'notify-failure': '.post/on_failure',
     });
     expect(jobs.get('deploy-production')?.allow_failure).toBe(false);
   });
 
-  it('in a merge request: the checks, build and scans (security templates included), nothing deployed or signed', async () => {
+  it('in a merge request: the checks, build and scans (security templates included), nothing deployed, signed or posted to the chat', async () => {
     const jobs = await jobsOf({ CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '7' }, ['CI_COMMIT_BRANCH']);
 
     expect([...jobs.keys()]).toEqual(expect.arrayContaining(['lint', 'unit-tests', 'build-image', 'container-scan', 'semgrep-sast', 'secret_detection']));
-    for (const name of ['deploy-staging', 'deploy-production', 'sign-image']) expect(jobs.has(name), name).toBe(false);
+    for (const name of ['deploy-staging', 'deploy-production', 'sign-image', 'notify-staging', 'notify-production', 'notify-failure']) expect(jobs.has(name), name).toBe(false);
   });
 
-  it('on a release tag: production can be promoted (manually), staging is the default branch\'s', async () => {
+  it('on a release tag: only the retag of the digest staging ran, and production by hand; nothing built, nothing checked again', async () => {
     const jobs = await jobsOf({ CI_COMMIT_TAG: 'v1.2.3' }, ['CI_COMMIT_BRANCH']);
 
-    expect(jobs.get('deploy-production')?.when).toBe('manual');
-    expect(jobs.has('deploy-staging')).toBe(false);
-    expect(jobs.has('build-image') && jobs.has('container-scan')).toBe(true);
+    expect(Object.fromEntries([...jobs].map(([name, job]) => [name, `${job.stage}/${job.when}`]))).toEqual({
+      retag: 'build/on_success',
+      'release-production': 'production/manual',
+      'notify-production': 'production/on_success',
+      'notify-failure': '.post/on_failure',
+    });
+    expect(jobs.get('release-production')?.allow_failure).toBe(false);
   });
 
   it('on a self-managed GitLab: no keyless signing job (public Sigstore trusts gitlab.com only)', async () => {

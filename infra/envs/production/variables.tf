@@ -9,6 +9,11 @@ variable "admin_role_arns" {
   type        = list(string)
 }
 
+variable "team_role_groups" {
+  description = "People's IAM roles (SSO permission sets) and the Kubernetes groups they get: shipshape-developers, shipshape-release-managers."
+  type        = map(list(string))
+}
+
 variable "api_access_cidrs" {
   description = "Addresses allowed to reach the Kubernetes API's public endpoint."
   type        = list(string)

@@ -55,6 +55,7 @@ module "secrets" {
 
   name          = "shipshape/${local.environment}"
   alerting_name = "shipshape/${local.environment}/alerting"
+  registry_name = "shipshape/${local.environment}/registry"
   values = {
     database_url      = "postgres://shipshape:${ephemeral.random_password.database.result}@postgres:5432/shipshape"
     postgres_password = ephemeral.random_password.database.result
@@ -75,7 +76,8 @@ module "cluster" {
   private_subnet_ids    = module.network.private_subnet_ids
   public_access_cidrs   = var.api_access_cidrs
   admin_role_arns       = var.admin_role_arns
-  secret_arns           = [module.secrets.secret_arn, module.secrets.alerting_secret_arn]
+  team_role_groups      = var.team_role_groups
+  secret_arns           = [module.secrets.secret_arn, module.secrets.alerting_secret_arn, module.secrets.registry_secret_arn]
   secrets_kms_key_arn   = module.secrets.kms_key_arn
   backup_retention_days = 7
   log_retention_days    = 30

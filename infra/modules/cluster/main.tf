@@ -100,6 +100,18 @@ resource "aws_eks_access_policy_association" "admins" {
   depends_on = [aws_eks_access_entry.admins]
 }
 
+# People who are not administrators: an access entry that puts them in Kubernetes groups and
+# grants nothing else; the application's RoleBindings give those groups their rights per namespace.
+resource "aws_eks_access_entry" "teams" {
+  for_each = var.team_role_groups
+
+  cluster_name      = aws_eks_cluster.this.name
+  principal_arn     = each.key
+  kubernetes_groups = each.value
+
+  tags = var.tags
+}
+
 # ---- nodes ----
 
 data "aws_iam_policy_document" "node_assume" {

@@ -28,6 +28,11 @@ variable "admin_role_arns" {
   type        = list(string)
 }
 
+variable "team_role_groups" {
+  description = "IAM roles of people (SSO permission sets) and the Kubernetes groups each is put in: the groups the application's RoleBindings name (deploy/README.md, Guardrails and access). No access policy: their rights are those RoleBindings."
+  type        = map(list(string))
+}
+
 variable "node_groups" {
   description = "Managed node groups by name. capacity_type SPOT for interruptible pools."
   type = map(object({

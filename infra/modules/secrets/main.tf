@@ -1,5 +1,6 @@
 # The environment's application secrets in Secrets Manager, one JSON entry whose properties the
-# ExternalSecret maps to DATABASE_URL, JWT_SECRET and SESSION_SECRET. The values are generated
+# ExternalSecret maps to DATABASE_URL, JWT_SECRETS and SESSION_SECRETS (key rings of one key
+# here; a rotation edits the entry, docs/secret-rotation.md). The values are generated
 # by the environment as ephemeral values and written write-only: they exist in Secrets Manager
 # and nowhere else (not in this repository, not in the state, not in any output or plan).
 
@@ -29,7 +30,18 @@ resource "aws_secretsmanager_secret" "application" {
 # credentials a person enters (docs/infrastructure.md); Terraform creates only the entry.
 resource "aws_secretsmanager_secret" "alerting" {
   name                    = var.alerting_name
-  description             = "Alertmanager receivers (slack_tickets_url, pagerduty_routing_key), entered by hand"
+  description             = "Alertmanager receivers (slack_tickets_url, pagerduty_routing_key) and the Argo CD notifications webhook (chat_webhook_url), entered by hand"
+  kms_key_id              = aws_kms_key.secrets.arn
+  recovery_window_in_days = var.recovery_window_days
+
+  tags = var.tags
+}
+
+# The registry credentials the cluster pulls the app's image with (server, username, password:
+# a read-only token of GHCR or GitLab, deploy/README.md): entered by hand, like the receivers.
+resource "aws_secretsmanager_secret" "registry" {
+  name                    = var.registry_name
+  description             = "Image pull credentials (server, username, password), entered by hand"
   kms_key_id              = aws_kms_key.secrets.arn
   recovery_window_in_days = var.recovery_window_days
 

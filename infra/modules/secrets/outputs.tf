@@ -8,6 +8,11 @@ output "alerting_secret_arn" {
   value       = aws_secretsmanager_secret.alerting.arn
 }
 
+output "registry_secret_arn" {
+  description = "ARN of the image pull credentials' entry."
+  value       = aws_secretsmanager_secret.registry.arn
+}
+
 output "kms_key_arn" {
   description = "The key that encrypts the entry."
   value       = aws_kms_key.secrets.arn

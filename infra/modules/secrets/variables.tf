@@ -8,6 +8,11 @@ variable "alerting_name" {
   type        = string
 }
 
+variable "registry_name" {
+  description = "Secrets Manager name of the image pull credentials' entry, as base/registry-pull-secret.yaml reads it."
+  type        = string
+}
+
 variable "values" {
   description = "The entry's JSON properties (database_url, jwt_secret, session_secret). Ephemeral: written write-only, never in state."
   type        = map(string)
