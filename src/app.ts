@@ -13,6 +13,7 @@ import errorsPlugin, { answerClientError, answerFrameworkError } from './plugins
 import healthPlugin from './plugins/app/health.ts';
 import lingeringClose from './plugins/app/lingering-close.ts';
 import metricsPlugin, { AppMetrics } from './plugins/app/metrics.ts';
+import responseCachePlugin from './plugins/app/response-cache.ts';
 import servicesPlugin from './plugins/app/services.ts';
 import routeTablePlugin from './plugins/app/route-table.ts';
 import type { Tracing } from './plugins/app/tracing.ts';
@@ -76,6 +77,7 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
   await app.register(healthPlugin, { version: config.appVersion, gitSha: config.gitSha });
   await app.register(lingeringClose, { draining: () => app.readiness.draining });
   await app.register(servicesPlugin, serviceOptionsFrom(config));
+  await app.register(responseCachePlugin);
   await app.register(authPlugin, { jwtSecret: config.jwtSecret, jwtPreviousSecrets: config.jwtPreviousSecrets, jwtTtlSeconds: config.jwtTtlSeconds });
   await app.register(rateLimitsPlugin, { maxWrites: config.rateLimitMax, windowSeconds: config.rateLimitWindowSeconds });
 

@@ -36,6 +36,14 @@ export interface DatabaseHandle {
    * reader thread, on PostgreSQL as any query (the server does the work).
    */
   readonly readOffMainThread: ReadOffMainThread;
+  /**
+   * A token that changes whenever a write is committed to the database, by this process or any
+   * other (another replica, the command line). Equal tokens mean the data has not changed in
+   * between, so anything computed from the data after reading a token can be reused for as long
+   * as the token stays the same (see VersionedCache). It may change without a visible change
+   * (a rolled-back write, a write to a table nobody cached): that costs a recomputation only.
+   */
+  dataVersion(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -116,10 +124,32 @@ function openSqlite(dataDir: string, onQuery: QueryListener): OpenedDatabase {
     // One embedded connection, no pool to report on.
     poolStats: () => undefined,
     readOffMainThread: reportedTo(onQuery, async <Row>(query: CompiledQuery<Row>) => (await readers.all(query.sql, query.parameters)) as Row[]),
+    dataVersion: sqliteDataVersion(connection, db),
     close: async () => {
       await readers.close();
       await db.destroy();
     },
+  };
+}
+
+/**
+ * data_version changes when another connection (another process) commits; total_changes()
+ * counts every row this connection ever changed, triggers included, and never goes down.
+ */
+const SQLITE_DATA_VERSION = sql<{ version: string }>`select (select data_version from pragma_data_version) || ':' || total_changes() as version`;
+
+/**
+ * SQLite's version of the data, read straight from the connection (a few microseconds) unless
+ * a transaction is open on it: total_changes() would then count rows that may still roll back,
+ * or that readers elsewhere cannot see yet, so that read waits its turn behind the transaction.
+ */
+function sqliteDataVersion(connection: SQLite.Database, db: Kysely<Database>): () => Promise<string> {
+  const compiled = SQLITE_DATA_VERSION.compile(db);
+  const statement = connection.prepare(compiled.sql).pluck();
+  return async () => {
+    if (!connection.inTransaction) return statement.get() as string;
+    const { rows } = await db.executeQuery(compiled);
+    return rows[0]!.version;
   };
 }
 
@@ -205,7 +235,21 @@ function openPostgres(databaseUrl: string, poolSize: number, onQuery: QueryListe
     location: `${url.hostname}:${url.port || '5432'}${url.pathname}`,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     readOffMainThread: async <Row>(query: CompiledQuery<Row>) => (await db.executeQuery(query)).rows,
+    dataVersion: postgresDataVersion(db),
     close: () => db.destroy(),
+  };
+}
+
+/**
+ * The cluster's current snapshot: the oldest transaction still running, the next transaction id
+ * to complete, and those in progress in between. Any transaction that wrote something changes
+ * it when it commits or rolls back, and it only moves forward, on every connection and replica.
+ */
+function postgresDataVersion(db: Kysely<Database>): () => Promise<string> {
+  const compiled = sql<{ version: string }>`select pg_current_snapshot()::text as version`.compile(db);
+  return async () => {
+    const { rows } = await db.executeQuery(compiled);
+    return rows[0]!.version;
   };
 }
 

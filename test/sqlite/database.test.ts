@@ -1,3 +1,4 @@
+import SQLite from 'better-sqlite3';
 import { CompiledQuery, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../helpers/app.ts';
@@ -49,5 +50,36 @@ describe('the embedded SQLite database', () => {
   it('reports a failed read with SQLite\'s error, and refuses writes in a reader thread', async () => {
     await expect(testApp.app.database.readOffMainThread(CompiledQuery.raw('select * from nowhere'))).rejects.toThrow('no such table: nowhere');
     await expect(testApp.app.database.readOffMainThread(CompiledQuery.raw('delete from tags returning id'))).rejects.toMatchObject({ code: 'SQLITE_READONLY' });
+  });
+
+  it('changes its data version with every commit, by this connection or another process, and only then', async () => {
+    const { database } = testApp.app;
+    const start = await database.dataVersion();
+    expect(await database.dataVersion()).toBe(start);
+
+    await testApp.app.db.insertInto('tags').values({ name: 'version-here' }).execute();
+    const afterOwnWrite = await database.dataVersion();
+    expect(afterOwnWrite).not.toBe(start);
+
+    const otherProcess = new SQLite(database.location);
+    try {
+      otherProcess.prepare('insert into tags (name) values (?)').run('version-elsewhere');
+    } finally {
+      otherProcess.close();
+    }
+    expect(await database.dataVersion()).not.toBe(afterOwnWrite);
+  });
+
+  it('reads the data version after a transaction in progress ends, not in the middle of it', async () => {
+    const { database } = testApp.app;
+    let readDuringTransaction: Promise<string> | undefined;
+    await testApp.app.db.transaction().execute(async (trx) => {
+      await trx.insertInto('tags').values({ name: 'version-in-transaction' }).execute();
+      readDuringTransaction = database.dataVersion();
+      await trx.insertInto('tags').values({ name: 'version-in-transaction-2' }).execute();
+    });
+
+    // Read mid-transaction, it would count the first insert only; it waited, so it counts both.
+    expect(await readDuringTransaction).toBe(await database.dataVersion());
   });
 });

@@ -30,12 +30,12 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
       querystring: ListArticlesQuery,
       response: { 200: MultipleArticlesResponse, ...errorResponses(401, 422) },
     },
-  }, async (request) => {
-    const { tag, author, favorited, limit, offset } = request.query;
-    return articles.list(
-      { tag, author, favorited },
-      { limit: limit ?? DEFAULT_PAGE_SIZE, offset: offset ?? 0 },
-      request.auth?.user.id ?? null,
+  }, async (request, reply) => {
+    const { tag, author, favorited } = request.query;
+    const page = { limit: request.query.limit ?? DEFAULT_PAGE_SIZE, offset: request.query.offset ?? 0 };
+    const viewerId = request.auth?.user.id ?? null;
+    return reply.sendCached(JSON.stringify(['articles', tag, author, favorited, page.limit, page.offset, viewerId]), () =>
+      articles.list({ tag, author, favorited }, page, viewerId),
     );
   });
 
@@ -47,10 +47,10 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
       querystring: FeedQuery,
       response: { 200: MultipleArticlesResponse, ...errorResponses(401, 422) },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const userId = currentAuth(request).user.id;
-    const { limit, offset } = request.query;
-    return articles.list({ followedBy: userId }, { limit: limit ?? DEFAULT_PAGE_SIZE, offset: offset ?? 0 }, userId);
+    const page = { limit: request.query.limit ?? DEFAULT_PAGE_SIZE, offset: request.query.offset ?? 0 };
+    return reply.sendCached(JSON.stringify(['feed', userId, page.limit, page.offset]), () => articles.list({ followedBy: userId }, page, userId));
   });
 
   app.get('/articles/:slug', {
@@ -61,7 +61,11 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
       params: SlugParams,
       response: { 200: SingleArticleResponse, ...errorResponses(401, 404, 422) },
     },
-  }, async (request) => ({ article: await articles.get(request.params.slug, request.auth?.user.id ?? null) }));
+  }, async (request, reply) => {
+    const { slug } = request.params;
+    const viewerId = request.auth?.user.id ?? null;
+    return reply.sendCached(JSON.stringify(['article', slug, viewerId]), async () => ({ article: await articles.get(slug, viewerId) }));
+  });
 
   app.post('/articles', {
     schema: {

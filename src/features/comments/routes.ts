@@ -21,7 +21,11 @@ export default function commentsRoutes(fastify: FastifyInstance): void {
       params: SlugParams,
       response: { 200: MultipleCommentsResponse, ...errorResponses(401, 404, 422) },
     },
-  }, async (request) => ({ comments: await comments.list(request.params.slug, request.auth?.user.id ?? null) }));
+  }, async (request, reply) => {
+    const { slug } = request.params;
+    const viewerId = request.auth?.user.id ?? null;
+    return reply.sendCached(JSON.stringify(['comments', slug, viewerId]), async () => ({ comments: await comments.list(slug, viewerId) }));
+  });
 
   app.post('/articles/:slug/comments', {
     schema: {

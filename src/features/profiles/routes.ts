@@ -19,9 +19,11 @@ export default function profilesRoutes(fastify: FastifyInstance): void {
       params: UsernameParams,
       response: { 200: ProfileResponse, ...errorResponses(401, 404, 422) },
     },
-  }, async (request) => ({
-    profile: await profiles.get(request.params.username, request.auth?.user.id ?? null),
-  }));
+  }, async (request, reply) => {
+    const { username } = request.params;
+    const viewerId = request.auth?.user.id ?? null;
+    return reply.sendCached(JSON.stringify(['profile', username, viewerId]), async () => ({ profile: await profiles.get(username, viewerId) }));
+  });
 
   app.post('/profiles/:username/follow', {
     schema: {

@@ -4,8 +4,13 @@ import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 
 import fp from 'fastify-plugin';
 import { ClientError, unauthorized } from '../../errors.ts';
 import type { UserRecord } from '../../features/users/repository.ts';
+import { VersionedCache } from '../../lib/versioned-cache.ts';
 
 const ISSUER = 'shipshape';
+
+/** Signed-in users whose records are kept per data version for reads (see viewerOf below). */
+const VIEWER_CACHE_ENTRIES = 10_000;
+const READ_METHODS = new Set(['GET', 'HEAD']);
 
 /**
  * Signs and strictly verifies the API's bearer tokens: HS256 only, issuer and expiry required.
@@ -99,6 +104,24 @@ export default fp(
     const tokens = new TokenService(options.jwtSecret, options.jwtTtlSeconds, options.jwtPreviousSecrets);
     app.decorate('tokens', tokens);
     app.decorateRequest('auth', null);
+    const viewers = new VersionedCache<UserRecord>(VIEWER_CACHE_ENTRIES);
+
+    /**
+     * The token's user as the database has it now. Reads reuse the record loaded under the same
+     * data version (a password change, a disabled account or a deletion is a commit, so it moves
+     * the version on, whichever replica made it); the read routes' cached answers need that
+     * version anyway. Writes always load the record, and so pay no version read.
+     */
+    async function viewerOf(request: FastifyRequest, userId: number): Promise<UserRecord | undefined> {
+      if (!READ_METHODS.has(request.method)) return app.repositories.users.findById(userId);
+      const version = await request.dataVersion();
+      const key = String(userId);
+      const cached = viewers.get(key, version);
+      if (cached !== undefined) return cached;
+      const user = await app.repositories.users.findById(userId);
+      if (user !== undefined) viewers.set(key, version, user);
+      return user;
+    }
 
     async function authenticate(request: FastifyRequest, required: boolean): Promise<void> {
       const token = tokenFrom(request.headers.authorization);
@@ -107,7 +130,7 @@ export default fp(
         return;
       }
       const subject = tokens.subjectOf(token);
-      const user = await app.repositories.users.findById(subject.userId);
+      const user = await viewerOf(request, subject.userId);
       if (user === undefined) throw unauthorized('is invalid');
       if (user.disabled_at !== null) throw unauthorized('belongs to a disabled account');
       if (user.credentials_version !== subject.credentialsVersion) throw unauthorized('was issued before the password changed; sign in again');
@@ -122,7 +145,7 @@ export default fp(
       await authenticate(request, access !== 'optional');
     });
   },
-  { name: 'auth', dependencies: ['repositories'] },
+  { name: 'auth', dependencies: ['repositories', 'response-cache'] },
 );
 
 /** A key's public name: enough of its hash to tell keys apart, nothing that helps guess it. */

@@ -1,0 +1,80 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter } from 'prom-client';
+import { VersionedCache } from '../../lib/versioned-cache.ts';
+
+/**
+ * Bytes of serialised responses kept. A page of 20 articles is about 9 KB, so this holds some
+ * 900 pages (every list, feed and article of a busy hour's readers); the least recently used
+ * go first. Entries die with the data version anyway, so a larger cache buys little.
+ */
+export const RESPONSE_CACHE_BYTES = 8 * 1024 * 1024;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The database's data version (DatabaseHandle.dataVersion), read once per request: the auth
+     * hook and the handler share one read, so both see the same version.
+     */
+    dataVersion(): Promise<string>;
+    dataVersionRead: Promise<string> | null;
+  }
+  interface FastifyReply {
+    /**
+     * Answers 200 with the route's response for `key`: the bytes serialised for the current data
+     * version if another request already made them, else `compute()`'s value serialised by the
+     * route's response schema (exactly what returning it would send) and kept for the next one.
+     * `key` must name everything the answer depends on besides the data: route, parameters,
+     * query and viewer.
+     */
+    sendCached(key: string, compute: () => Promise<unknown>): Promise<FastifyReply>;
+  }
+}
+
+/**
+ * Serialised JSON answers of the read routes, kept per data version: a reader who sees the
+ * same version of the database as the request that made an answer gets the same bytes without
+ * querying or serialising again. Any commit, on any replica, changes the version, so an answer
+ * is never older than the data the reader could see.
+ */
+export default fp(
+  (app: FastifyInstance) => {
+    const responses = new VersionedCache<Buffer>(RESPONSE_CACHE_BYTES, (body) => body.length);
+    const lookups = new Counter({
+      name: 'http_response_cache_lookups_total',
+      help: 'Read responses looked up in the per-data-version cache, by result (hit or miss).',
+      labelNames: ['result'],
+      registers: [app.metrics.registry],
+    });
+    const hits = lookups.labels('hit');
+    const misses = lookups.labels('miss');
+
+    app.decorateRequest('dataVersionRead', null);
+    app.decorateRequest('dataVersion', function dataVersion(this: FastifyRequest): Promise<string> {
+      this.dataVersionRead ??= app.database.dataVersion();
+      return this.dataVersionRead;
+    });
+
+    app.decorateReply('sendCached', async function sendCached(this: FastifyReply, key: string, compute: () => Promise<unknown>): Promise<FastifyReply> {
+      // The version first: what compute() reads afterwards is at least as new (see VersionedCache).
+      const version = await this.request.dataVersion();
+      let body = responses.get(key, version);
+      if (body === undefined) {
+        misses.inc();
+        body = asBuffer(this.serialize(await compute()));
+        responses.set(key, version, body);
+      } else {
+        hits.inc();
+      }
+      return this.type(JSON_TYPE).send(body);
+    });
+  },
+  { name: 'response-cache', dependencies: ['database', 'metrics'] },
+);
+
+function asBuffer(serialized: string | Buffer | ArrayBuffer): Buffer {
+  if (typeof serialized === 'string') return Buffer.from(serialized);
+  return Buffer.isBuffer(serialized) ? serialized : Buffer.from(serialized);
+}
