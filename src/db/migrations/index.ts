@@ -4,6 +4,7 @@ import * as credentialsVersion from './0003_credentials_version.ts';
 import * as requestCounters from './0004_request_counters.ts';
 import * as articleListCounters from './0005_article_list_counters.ts';
 import * as articleListIndexes from './0006_article_list_indexes.ts';
+import * as deferredListCounters from './0007_deferred_list_counters.ts';
 import type { AppMigration } from './helpers.ts';
 
 /**
@@ -17,4 +18,5 @@ export const migrations: Readonly<Record<string, AppMigration>> = {
   '0004_request_counters': requestCounters,
   '0005_article_list_counters': articleListCounters,
   '0006_article_list_indexes': articleListIndexes,
+  '0007_deferred_list_counters': deferredListCounters,
 };
