@@ -89,8 +89,31 @@ interface Row {
   p90_ms: number;
   p99_ms: number;
   failed: number;
+  /** Database statements per request served (round trips on PostgreSQL), from the server's /metrics. */
+  queries_per_request: string;
   target: string;
   met: boolean;
+}
+
+interface ServerCounts {
+  readonly queries: number;
+  readonly requests: number;
+}
+
+/** Sums a counter's samples (every label set) in a Prometheus text exposition. */
+function sumOf(exposition: string, sample: string): number {
+  return exposition.split('\n').filter((line) => line.startsWith(`${sample}{`) || line.startsWith(`${sample} `)).reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+/** The statements and HTTP requests the server has counted so far. */
+async function serverCounts(app: Target): Promise<ServerCounts> {
+  const exposition = await (await fetch(`${app.url}/metrics`)).text();
+  return { queries: sumOf(exposition, 'db_query_duration_seconds_count'), requests: sumOf(exposition, 'http_request_duration_seconds_count') };
+}
+
+function perRequest(before: ServerCounts, after: ServerCounts): string {
+  const requests = after.requests - before.requests;
+  return requests === 0 ? '-' : ((after.queries - before.queries) / requests).toFixed(2);
 }
 
 /** Every scenario on the seeded data, against the targets of the 2-core reference machine. */
@@ -103,7 +126,9 @@ async function runStandardBench(app: Target, data: SeededData): Promise<void> {
   const rows: Row[] = [];
   const measurements: Measurement[] = [];
   for (const scenario of chosen) {
+    const countsBefore = await serverCounts(app);
     const measurement = await measureAgainstBare(app, scenario, data, settings);
+    const countsAfter = await serverCounts(app);
     measurements.push(measurement);
     const { app: figures } = measurement;
     const target = scenario.kind === 'login' ? 0.8 * argon2Rate : (scenario.target ?? 0);
@@ -119,6 +144,7 @@ async function runStandardBench(app: Target, data: SeededData): Promise<void> {
       p90_ms: figures.p90_ms,
       p99_ms: figures.p99_ms,
       failed: figures.failures,
+      queries_per_request: perRequest(countsBefore, countsAfter),
       target: scenario.kind === 'login' ? `>= ${Math.round(target)} (80% of argon2)` : `>= ${target}${scenario.kind === 'read' ? ', p99 <= 50 ms' : ''}`,
       met: figures.rps >= target && readLatencyOk && figures.failures === 0,
     };
