@@ -3,7 +3,9 @@
 # After a promotion: waits until the deployment at <url> is ready and runs the expected
 # commit (Argo CD syncs, then pods roll; SMOKE_TIMEOUT seconds, 600 by default), then runs
 # the smoke test (scripts/smoke.ts) against it once. Exits 1 when either fails.
-# SMOKE_READ_ONLY=true (production) runs the read-only smoke: it writes no user or article.
+# SMOKE_READ_ONLY=true runs the read-only smoke: it writes no user or article (for a check by hand
+# against production; the pipelines run this for staging, and Argo CD's PostSync hook smoke-tests
+# production, deploy/kubernetes/components/smoke-test).
 # Usage: scripts/ci/smoke.sh <url> [expected git sha]
 set -euo pipefail
 # shellcheck source=lib.sh

@@ -182,31 +182,36 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
       expect(container.image, where).not.toMatch(/:latest(@|$)/);
     }
     // A Rollout with a workloadRef runs its Deployment's template: the same container, once.
-    const app = containers().filter(({ kind, container }) => kind !== 'Rollout' && (container.name === 'shipshape' || container.name === 'migrate'));
-    expect(app).toHaveLength(2);
+    // Production also smoke-tests each sync from the app's image (components/smoke-test).
+    const appContainers = overlay === 'production' ? ['shipshape', 'migrate', 'smoke'] : ['shipshape', 'migrate'];
+    const app = containers().filter(({ kind, container }) => kind !== 'Rollout' && appContainers.includes(container.name));
+    expect(app).toHaveLength(appContainers.length);
     for (const { container } of app) expect(container.image).toMatch(/^[^@\s]+@sha256:[0-9a-f]{64}$/);
   });
 
-  it('denies all traffic by default, then lets in only the ingress controller and Prometheus', () => {
+  it('denies all traffic by default, then lets in only the ingress controller, Prometheus and, in production, the smoke test', () => {
     const policies = objects().filter((object) => object.kind === 'NetworkPolicy');
     const defaultDeny = policies.find((policy) => policy.metadata.name === 'default-deny-all');
 
     expect(defaultDeny?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     const ingressSources = policies
       .filter((policy) => (policy.spec?.policyTypes as string[]).includes('Ingress') && policy.spec?.ingress)
-      .flatMap((policy) => (policy.spec?.ingress as { from: { namespaceSelector?: { matchLabels: Record<string, string> } }[]; ports: { port: string | number }[] }[]).map((rule) => ({ policy: policy.metadata.name, rule })));
-    const fromNamespaces = ingressSources
+      .flatMap((policy) => (policy.spec?.ingress as { from: { namespaceSelector?: { matchLabels: Record<string, string> }; podSelector?: { matchLabels: Record<string, string> } }[]; ports: { port: string | number }[] }[]).map((rule) => ({ policy: policy.metadata.name, rule })));
+    // A peer with a namespaceSelector is another namespace's pods; without one, this namespace's.
+    const sources = ingressSources
       .filter(({ policy }) => policy.startsWith('shipshape-'))
-      .map(({ rule }) => `${rule.from[0]?.namespaceSelector?.matchLabels['kubernetes.io/metadata.name']}:${String(rule.ports[0]?.port)}`);
-    expect(fromNamespaces.sort()).toEqual(['ingress-nginx:http', 'monitoring:metrics']);
+      .map(({ rule }) => `${rule.from[0]?.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] ?? `own namespace's ${String(rule.from[0]?.podSelector?.matchLabels['app.kubernetes.io/component'])}`}:${String(rule.ports[0]?.port)}`);
+    const expected = overlay === 'production' ? ['ingress-nginx:http', 'monitoring:metrics', "own namespace's smoke:http"] : ['ingress-nginx:http', 'monitoring:metrics'];
+    expect(sources.sort()).toEqual(expected);
   });
 
-  it('lets Shipshape out to DNS, its database and the trace collector only', () => {
+  it('lets Shipshape out to DNS, its database and the trace collector only, and production\'s smoke test to the app', () => {
     const egress = objects()
       .filter((object) => object.kind === 'NetworkPolicy' && (object.spec?.policyTypes as string[]).includes('Egress') && object.spec?.egress)
       .flatMap((policy) => (policy.spec?.egress as { ports: { port: number }[] }[]).flatMap((rule) => rule.ports.map((port) => port.port)));
 
-    expect([...new Set(egress)].sort()).toEqual([4318, 53, 5432]);
+    // 3000: the app's port, for the smoke test's pod only (test/deploy/smoke-hook.test.ts).
+    expect([...new Set(egress)].sort()).toEqual(overlay === 'production' ? [3000, 4318, 53, 5432] : [4318, 53, 5432]);
   });
 
   it('sends traces to the collector the NetworkPolicy lets the app reach: its namespace and port', () => {
@@ -275,7 +280,7 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     }
   });
 
-  it('has a ResourceQuota that holds its peak: autoscaled maximum plus surge, the migration Job, its database and backups', () => {
+  it('has a ResourceQuota that holds its peak: autoscaled maximum plus surge, the migration and smoke test Jobs, its database and backups', () => {
     const hard = find(objects(), 'ResourceQuota', 'shipshape').spec?.hard as Record<string, string>;
     const peak = peakUsage(objects());
 
@@ -364,8 +369,9 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
 
 /** An overlay with the differences we intend between environments taken out. */
 function comparable(overlay: Overlay): Map<string, unknown> {
-  // Production's canary (components/canary, test/deploy/canary.test.ts) and staging's database.
-  const environmentOnly = new Set(['Rollout/shipshape', 'AnalysisTemplate/shipshape-slo', 'Service/shipshape-canary', 'StatefulSet/postgres', 'Service/postgres', 'ExternalSecret/postgres-credentials', 'NetworkPolicy/postgres-allow-shipshape', 'NetworkPolicy/shipshape-allow-database', 'ConfigMap/shipshape-dashboard', 'PersistentVolumeClaim/postgres-backups', 'CronJob/postgres-backup', 'NetworkPolicy/postgres-backup-egress']);
+  // Production's canary (components/canary, test/deploy/canary.test.ts), its PostSync smoke test
+  // (components/smoke-test, test/deploy/smoke-hook.test.ts) and staging's database.
+  const environmentOnly = new Set(['Job/shipshape-smoke', 'NetworkPolicy/shipshape-allow-smoke', 'NetworkPolicy/shipshape-smoke-egress', 'Rollout/shipshape', 'AnalysisTemplate/shipshape-slo', 'Service/shipshape-canary', 'StatefulSet/postgres', 'Service/postgres', 'ExternalSecret/postgres-credentials', 'NetworkPolicy/postgres-allow-shipshape', 'NetworkPolicy/shipshape-allow-database', 'ConfigMap/shipshape-dashboard', 'PersistentVolumeClaim/postgres-backups', 'CronJob/postgres-backup', 'NetworkPolicy/postgres-backup-egress']);
   const result = new Map<string, unknown>();
   for (const object of rendered[overlay]) {
     const key = `${object.kind}/${object.metadata.name}`.replace(`shipshape-${overlay}`, 'NAMESPACE');
@@ -397,7 +403,7 @@ function comparable(overlay: Overlay): Map<string, unknown> {
 }
 
 describe('staging and production', () => {
-  it('differ only where intended: namespace, host, replicas, resources, image, database, log level, production\'s canary', () => {
+  it('differ only where intended: namespace, host, replicas, resources, image, database, log level, production\'s canary and smoke hook', () => {
     const staging = comparable('staging');
     const production = comparable('production');
 

@@ -2,8 +2,8 @@
  * Argo CD notifications (deploy/platform/bootstrap/argocd-values.yaml) offline: the webhook
  * templates are Go text/template with sprig, as in Argo CD's notifications engine; helm (4,
  * pinned) runs the same engine, so each template's body is rendered by helm's `tpl` against
- * sample Applications (synced, failed with a message full of JSON metacharacters, Degraded by
- * an aborted canary) and must parse as JSON with the fields the chat shows. Around them: every
+ * sample Applications (synced, failed with a message full of JSON metacharacters, failed by
+ * production's PostSync smoke test, Degraded by an aborted canary) and must parse as JSON with the fields the chat shows. Around them: every
  * trigger sends a template that exists, every subscription on the Applications names a trigger
  * and the notifier that exist, and the notifier's URL is a key of the secret the ExternalSecret
  * fills, so no webhook is committed. The trigger conditions (expr) and the delivery itself need
@@ -72,6 +72,23 @@ const failed = application({
   health: { status: 'Healthy' },
   operationState: { phase: 'Failed', message: failedMessage },
 });
+// Production's PostSync smoke test failed: the sync applied everything, then its hook Job failed.
+const smokeFailed = application({
+  sync: { status: 'Synced', revision: REVISION },
+  health: { status: 'Healthy' },
+  operationState: {
+    phase: 'Failed',
+    message: 'one or more synchronization tasks completed unsuccessfully',
+    syncResult: {
+      revision: REVISION,
+      resources: [
+        { group: 'batch', version: 'v1', kind: 'Job', namespace: 'shipshape-production', name: 'shipshape-migrate', status: 'Synced', hookType: 'Sync', hookPhase: 'Succeeded', message: 'Reached expected number of succeeded pods', syncPhase: 'Sync' },
+        { group: 'argoproj.io', version: 'v1alpha1', kind: 'Rollout', namespace: 'shipshape-production', name: 'shipshape', status: 'Synced', message: 'rollout.argoproj.io/shipshape configured', syncPhase: 'Sync' },
+        { group: 'batch', version: 'v1', kind: 'Job', namespace: 'shipshape-production', name: 'shipshape-smoke', status: 'Synced', hookType: 'PostSync', hookPhase: 'Failed', message: 'Job has reached the specified backoff limit', syncPhase: 'PostSync' },
+      ],
+    },
+  },
+});
 const degraded = application({
   sync: { status: 'Synced', revision: REVISION },
   // Argo CD gives no message at the application level for a Rollout's abort: the resources say it.
@@ -117,7 +134,7 @@ describe('the notification templates, rendered (helm tpl: Go templates with spri
   let rendered: Record<string, Record<string, string>>;
 
   beforeAll(async () => {
-    rendered = { synced: await render(synced), failed: await render(failed), degraded: await render(degraded) };
+    rendered = { synced: await render(synced), failed: await render(failed), smokeFailed: await render(smokeFailed), degraded: await render(degraded) };
   });
 
   const payload = (app: string, template: string): Payload => JSON.parse(rendered[app]?.[template] ?? '') as Payload;
@@ -140,7 +157,14 @@ describe('the notification templates, rendered (helm tpl: Go templates with spri
     const message = payload('failed', 'app-sync-failed');
 
     expect(message.text).toBe(':x: shipshape-production: sync failed at 0123456789ab');
-    expect(fields(message)).toMatchObject({ Application: 'shipshape-production', Phase: 'Failed', Message: failedMessage, Revision: REVISION });
+    expect(fields(message)).toMatchObject({ Application: 'shipshape-production', Phase: 'Failed', Message: failedMessage, Revision: REVISION, Failed: '' });
+  });
+
+  it('a sync whose PostSync smoke test failed: names the hook Job and its message, not the hooks and objects that passed', () => {
+    const message = payload('smokeFailed', 'app-sync-failed');
+
+    expect(message.text).toBe(':x: shipshape-production: sync failed at 0123456789ab');
+    expect(fields(message)).toMatchObject({ Phase: 'Failed', Failed: 'Job/shipshape-smoke (PostSync hook): Job has reached the specified backoff limit' });
   });
 
   it('a Degraded application: names the Degraded resources (an aborted canary shows as its Rollout)', () => {

@@ -6,7 +6,8 @@
  * (same kinds and names, same specs: security contexts, probes, resources, env, images,
  * policies, sync waves, and the monitoring components' scrape, rules and dashboard, which
  * the chart reads from the same files through links in files/, and production's canary Rollout,
- * canary Service and AnalysisTemplate, read the same way), apart from the labels that
+ * canary Service and AnalysisTemplate, and its PostSync smoke test Job and NetworkPolicies, read
+ * the same way), apart from the labels that
  * name the tool. Since the objects are
  * equal, every policy test/deploy holds the overlays to holds for the chart too.
  */
@@ -24,7 +25,7 @@ const CHART = join(ROOT, 'deploy/helm/shipshape');
 const helm = execFileSync('bash', [join(ROOT, 'scripts/ensure-helm.sh')], { encoding: 'utf8' }).trim();
 
 /** helm's note that files/ links to deploy/monitoring and the canary component (the rules, dashboard and canary have one source). */
-const LINK_NOTE = /^level=INFO msg="found symbolic link in path\. Contents of linked file included and used" path=\S+\/deploy\/helm\/shipshape\/files\/\S+ resolved=\S+\/deploy\/(monitoring|kubernetes\/components\/canary)\/\S+$/;
+const LINK_NOTE = /^level=INFO msg="found symbolic link in path\. Contents of linked file included and used" path=\S+\/deploy\/helm\/shipshape\/files\/\S+ resolved=\S+\/deploy\/(monitoring|kubernetes\/components\/(canary|smoke-test))\/\S+$/;
 /** Labels that say which tool rendered the object, and so differ by design. */
 const TOOL_LABELS = ['app.kubernetes.io/managed-by', 'helm.sh/chart'];
 
@@ -90,6 +91,7 @@ describe('values.schema.json', () => {
     ['a log level the app rejects', ['--set', 'config.LOG_LEVEL=verbose'], "at '/config/LOG_LEVEL'"],
     ['a group given more than edit', ['--set', 'access.developers.clusterRole=admin'], "at '/access/developers/clusterRole'"],
     ['a quota on something unknown', ['--set', 'guardrails.quota.gpus=1'], "invalid propertyName 'gpus'"],
+    ['a smoke test switch that is not a boolean', ['--set', 'smokeTest.enabled=sometimes'], "at '/smokeTest/enabled'"],
     ['a trace collector that is not an http(s) URL', ['--set', 'config.OTEL_EXPORTER_OTLP_ENDPOINT=otel-collector:4318'], "at '/config/OTEL_EXPORTER_OTLP_ENDPOINT'"],
   ])('rejects %s at install', async (_name, extra, message) => {
     const values = extra.length === 0 ? [] : ['--values', join(CHART, 'values-staging.yaml')];
@@ -125,6 +127,44 @@ describe.each(OVERLAYS)('%s: the chart (values-<environment>.yaml) and the overl
     const kustomize = byKey(renderOverlay(overlay));
 
     expect(chart.get('Deployment/shipshape')).not.toEqual(kustomize.get('Deployment/shipshape'));
+  });
+});
+
+/** Production's PostSync smoke test (deploy/kubernetes/components/smoke-test, test/deploy/smoke-hook.test.ts). */
+const SMOKE_OBJECTS = ['Job/shipshape-smoke', 'NetworkPolicy/shipshape-allow-smoke', 'NetworkPolicy/shipshape-smoke-egress'];
+
+describe('the smoke test hook in the chart (smokeTest.enabled)', () => {
+  it('renders in production the overlay\'s hook Job and policies, field for field, running the chart\'s image', async () => {
+    const chart = byKey(await renderChart('production'));
+    const kustomize = byKey(renderOverlay('production'));
+    const job = chart.get('Job/shipshape-smoke');
+    const image = overlayImage('production');
+
+    for (const name of SMOKE_OBJECTS) expect(chart.get(name), name).toEqual(kustomize.get(name));
+    expect(job?.metadata.annotations).toEqual({ 'argocd.argoproj.io/hook': 'PostSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation,HookSucceeded' });
+    expect((job?.spec?.template as { spec: { containers: { image: string }[] } }).spec.containers[0]?.image).toBe(`${image.newName}@${image.digest}`);
+  });
+
+  it('moves the hook to the digest the release passes, with the app', async () => {
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    const chart = byKey(await renderChart('production', ['--set', `image.digest=${digest}`]));
+    const images = ['Job/shipshape-smoke', 'Deployment/shipshape'].map((name) => (chart.get(name)?.spec?.template as { spec: { containers: { image: string }[] } }).spec.containers[0]?.image);
+
+    expect(images).toEqual([`${overlayImage('production').newName}@${digest}`, `${overlayImage('production').newName}@${digest}`]);
+  });
+
+  it('renders none in staging, nor with the defaults, nor when switched off in production', async () => {
+    const staging = byKey(await renderChart('staging'));
+    const off = byKey(await renderChart('production', ['--set', 'smokeTest.enabled=false']));
+    const defaults = await runHelm(['template', 'shipshape', CHART, '--namespace', 'shipshape-production', '--set', 'environment=production', '--set', 'secrets.key=shipshape/production']);
+
+    for (const name of SMOKE_OBJECTS) {
+      expect(staging.has(name), `staging ${name}`).toBe(false);
+      expect(off.has(name), `off ${name}`).toBe(false);
+    }
+    expect(defaults.code, defaults.stderr).toBe(0);
+    expect(defaults.stdout).not.toContain('shipshape-smoke');
+    expect(defaults.stdout).not.toContain('PostSync');
   });
 });
 

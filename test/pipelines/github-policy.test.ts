@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { BUILD_STEP, type Job, LATEST_TAG, ROOT, type Step, WORKFLOW_FILES, type Workflow, environmentOf, needsOf, usesLines, withCalledScripts } from './helpers.ts';
+import { BUILD_STEP, type Job, LATEST_TAG, PRODUCTION_PIN_MINUTES, ROOT, type Step, WAITS_FOR_DEPLOYMENT, WORKFLOW_FILES, type Workflow, environmentOf, needsOf, usesLines, withCalledScripts } from './helpers.ts';
 
 const texts = new Map(WORKFLOW_FILES.map((file) => [basename(file), readFileSync(file, 'utf8')]));
 const workflows = new Map([...texts].map(([name, text]) => [name, parse(text) as Workflow]));
@@ -167,6 +167,19 @@ function promotions(workflow: Workflow): { name: string; job: Job; environment: 
   );
 }
 
+/**
+ * Production is synced by a person in Argo CD, which smoke-tests it in a PostSync hook
+ * (deploy/kubernetes/components/smoke-test): the job only pins it, so it neither waits for the
+ * sync nor smoke-tests, and a short timeout says so.
+ */
+function productionHoldsNoRunner(name: string, job: Job): string[] {
+  const violations: string[] = [];
+  if (WAITS_FOR_DEPLOYMENT.test(withCalledScripts(jobText(job)))) violations.push(`${name} waits for the manual Argo CD sync (Argo CD smoke-tests production itself)`);
+  const timeout = job['timeout-minutes'];
+  if (timeout === undefined || timeout > PRODUCTION_PIN_MINUTES) violations.push(`${name} may hold a runner over ${PRODUCTION_PIN_MINUTES} minutes`);
+  return violations;
+}
+
 function deliveryViolations(workflow: Workflow): string[] {
   const violations: string[] = [];
   for (const { name, job, environment, step } of promotions(workflow)) {
@@ -184,8 +197,7 @@ function deliveryViolations(workflow: Workflow): string[] {
     if (typeof concurrency !== 'object' || concurrency['cancel-in-progress'] !== false || concurrency.group !== `deploy-${environment}`) {
       violations.push(`${name} has no non-cancelling deploy-${environment} concurrency group`);
     }
-    const smoke = (job.steps ?? []).find((candidate) => (candidate.run ?? '').includes('smoke.sh'));
-    if (environment === 'production' && smoke !== undefined && smoke.env?.SMOKE_READ_ONLY !== 'true') violations.push(`${name} smoke-tests production with writes`);
+    if (environment === 'production') violations.push(...productionHoldsNoRunner(name, job));
   }
   return violations;
 }
@@ -296,8 +308,20 @@ jobs:
       "deploy-production does not promote the build job's image and digest",
       'deploy-production does not need the build job',
       'deploy-production has no non-cancelling deploy-production concurrency group',
-      'deploy-production smoke-tests production with writes',
+      'deploy-production waits for the manual Argo CD sync (Argo CD smoke-tests production itself)',
+      `deploy-production may hold a runner over ${PRODUCTION_PIN_MINUTES} minutes`,
     ]);
+  });
+
+  it('a production job that waits for the sync through a script, or runs long', () => {
+    const waiting = sample('jobs:\n  deploy-production:\n    timeout-minutes: 45\n    steps:\n      - run: bash scripts/ci/smoke.sh "$URL" "$SHA"\n');
+    const polling = sample('jobs:\n  deploy-production:\n    timeout-minutes: 10\n    steps:\n      - run: npm exec -- node scripts/ci/wait-for-version.ts "$URL" "$SHA" 1800\n');
+
+    expect(productionHoldsNoRunner('deploy-production', waiting.jobs['deploy-production'] as Job)).toEqual([
+      'deploy-production waits for the manual Argo CD sync (Argo CD smoke-tests production itself)',
+      `deploy-production may hold a runner over ${PRODUCTION_PIN_MINUTES} minutes`,
+    ]);
+    expect(productionHoldsNoRunner('deploy-production', polling.jobs['deploy-production'] as Job)).toEqual(['deploy-production waits for the manual Argo CD sync (Argo CD smoke-tests production itself)']);
   });
 });
 
@@ -447,7 +471,7 @@ describe('release-tag.yml', () => {
     expect(retag.outputs).toEqual({ image: '${{ steps.retag.outputs.image }}', digest: '${{ steps.retag.outputs.digest }}' });
   });
 
-  it('promotes that digest to production behind the production environment, read-only smoke test', () => {
+  it('promotes that digest to production behind the production environment, holding no runner for the sync', () => {
     const production = releaseTag.jobs['deploy-production'] as Job;
 
     expect(Object.keys(releaseTag.jobs)).toEqual(['retag', 'deploy-production', 'notify-production', 'notify-failure']);

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { BUILD_STEP, GITLAB_CI, type GitlabJob, type GitlabRule, LATEST_TAG, ROOT, gitlabJobs, gitlabNeeds, withCalledScripts } from './helpers.ts';
+import { BUILD_STEP, GITLAB_CI, type GitlabJob, type GitlabRule, LATEST_TAG, PRODUCTION_PIN_MINUTES, ROOT, WAITS_FOR_DEPLOYMENT, gitlabJobs, gitlabNeeds, withCalledScripts } from './helpers.ts';
 
 interface GitlabConfig {
   workflow: { rules: { if?: string; when?: string }[]; auto_cancel?: { on_new_commit?: string } };
@@ -112,6 +112,14 @@ function tagPipelineBuilds(all: Record<string, GitlabJob>): string[] {
     .map((name) => `${name} builds an image in a tag pipeline`);
 }
 
+/** A GitLab job timeout ("10m", "1h 30m", "45 minutes") in minutes; undefined when unset or unreadable. */
+export function timeoutMinutes(timeout: string | undefined): number | undefined {
+  const parts = [...(timeout ?? '').matchAll(/(\d+)\s*(h|hours?|m|min(?:ute)?s?|s|sec(?:ond)?s?)\b/g)];
+  if (parts.length === 0) return undefined;
+  const perUnit = (unit: string) => (unit.startsWith('h') ? 60 : unit.startsWith('m') ? 1 : 1 / 60);
+  return parts.reduce((total, [, amount, unit]) => total + Number(amount) * perUnit(unit ?? 'm'), 0);
+}
+
 function productionViolations(all: Record<string, GitlabJob>, linesOf: (name: string) => string[]): string[] {
   const violations: string[] = [];
   for (const [name, candidate] of Object.entries(all).filter(([, candidate]) => envName(candidate) === 'production')) {
@@ -123,7 +131,10 @@ function productionViolations(all: Record<string, GitlabJob>, linesOf: (name: st
     // The digest from the job that built it, or, in a tag pipeline, the job that found it staged.
     if (!gitlabNeeds(candidate).some((need) => (need.job === 'build-image' || need.job === 'retag') && need.artifacts !== false)) violations.push(`${name} does not take the build or retag job's dotenv`);
     if (!linesOf(name).some((line) => line === 'bash scripts/ci/promote.sh production "$IMAGE_REF"')) violations.push(`${name} does not promote $IMAGE_REF`);
-    if (linesOf(name).some((line) => line.includes('smoke.sh')) && candidate.variables?.SMOKE_READ_ONLY !== 'true') violations.push(`${name} smoke-tests production with writes`);
+    // A person syncs production in Argo CD, which smoke-tests it (PostSync hook): the job only pins.
+    if (WAITS_FOR_DEPLOYMENT.test(withCalledScripts(linesOf(name).join('\n')))) violations.push(`${name} waits for the manual Argo CD sync (Argo CD smoke-tests production itself)`);
+    const minutes = timeoutMinutes(candidate.timeout);
+    if (minutes === undefined || minutes > PRODUCTION_PIN_MINUTES) violations.push(`${name} may hold a runner over ${PRODUCTION_PIN_MINUTES} minutes`);
   }
   const promoters = Object.keys(all).filter((name) => linesOf(name).some((line) => line.includes('promote.sh production')));
   for (const name of promoters) if (envName(all[name] ?? {}) !== 'production') violations.push(`${name} promotes production outside environment: production`);
@@ -160,8 +171,13 @@ deploy-production:
       'deploy-production has no production resource group',
       'deploy-production builds an image',
       'deploy-production does not promote $IMAGE_REF',
-      'deploy-production smoke-tests production with writes',
+      'deploy-production waits for the manual Argo CD sync (Argo CD smoke-tests production itself)',
+      `deploy-production may hold a runner over ${PRODUCTION_PIN_MINUTES} minutes`,
     ]);
+  });
+
+  it('reads GitLab job timeouts in minutes', () => {
+    expect([timeoutMinutes('10m'), timeoutMinutes('1h 30m'), timeoutMinutes('45 minutes'), timeoutMinutes('90s'), timeoutMinutes(undefined), timeoutMinutes('soon')]).toEqual([10, 90, 45, 1.5, undefined, undefined]);
   });
 
   it('a build in a tag pipeline, in a job or through the scripts it calls; a rule can keep it out', () => {
@@ -416,7 +432,7 @@ describe('a tag pipeline', () => {
     expect(resolved(jobs, 'retag').before_script).toEqual(expect.arrayContaining(['bash scripts/ensure-packages.sh skopeo=skopeo update-ca-certificates=ca-certificates']));
   });
 
-  it('promotes that digest to production by hand, blocking, one at a time, with a read-only smoke test', () => {
+  it('promotes that digest to production by hand, blocking, one at a time, holding no runner for the sync', () => {
     const release = job('release-production');
 
     expect(productionViolations(jobs, lines)).toEqual([]);

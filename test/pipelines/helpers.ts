@@ -112,6 +112,7 @@ export interface Job {
   needs?: string | string[];
   if?: string;
   'runs-on'?: string;
+  'timeout-minutes'?: number;
   permissions?: Permissions;
   environment?: string | { name: string; url?: string };
   concurrency?: string | { group: string; 'cancel-in-progress'?: boolean | string };
@@ -167,6 +168,7 @@ export interface GitlabJob {
   when?: string;
   environment?: string | { name: string; url?: string; deployment_tier?: string };
   resource_group?: string;
+  timeout?: string;
   allow_failure?: boolean;
   interruptible?: boolean;
   coverage?: string;
@@ -203,6 +205,16 @@ export const LATEST_TAG = /:latest\b/;
  * buildah (any use), podman build, or the project's build-image scripts. Copying a manifest by
  * digest (skopeo copy, crane, oras, `docker buildx imagetools create`) is not a build.
  */
+/**
+ * A step that waits for a deployment to answer or smoke-tests it, directly or through the
+ * scripts it calls (smoke.sh -> wait-for-version.ts, the smoke command): what production's
+ * jobs must not do, since a person syncs production and Argo CD smoke-tests it (PostSync hook).
+ */
+export const WAITS_FOR_DEPLOYMENT = /wait-for-version\.ts|scripts\/ci\/smoke\.sh|scripts\/smoke\.ts|npm run (?:--silent )?smoke\b|cli\.js smoke\b/;
+
+/** How long a production job may take: it only commits the pin (npm ci, promote.sh). */
+export const PRODUCTION_PIN_MINUTES = 10;
+
 export const BUILD_STEP =
   /docker\/(?:build-push|bake|setup-buildx)-action@|docker (?:buildx )?build\b|buildx (?:build|bake)\b|\bkaniko\b|\bbuildah\b|podman (?:image )?build\b|build-image\.sh/;
 

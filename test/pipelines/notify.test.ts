@@ -179,22 +179,22 @@ describe('GitHub Actions', () => {
     expect(env.CHAT_WEBHOOK_URL).toBe('${{ secrets.CHAT_WEBHOOK_URL }}');
   });
 
-  it('release.yml reports each deployment once it succeeded', () => {
+  it('release.yml reports staging deployed (its smoke test passed) and production promoted (Argo CD reports its sync)', () => {
     const jobs = workflow('release.yml').jobs;
-    const deployments = notifyJobs(jobs).filter(({ args }) => args.startsWith('deployed'));
+    const events = notifyJobs(jobs).filter(({ args }) => args !== 'failed');
 
-    expect(deployments.map(({ args, job }) => [args, needsOf(job)])).toEqual([
+    expect(events.map(({ args, job }) => [args, needsOf(job)])).toEqual([
       ['deployed staging', ['deploy-staging']],
-      ['deployed production', ['deploy-production']],
+      ['promoted production', ['deploy-production']],
     ]);
-    for (const { env } of deployments) expect(env.CHAT_WEBHOOK_URL).toBe('${{ secrets.CHAT_WEBHOOK_URL }}');
+    for (const { env } of events) expect(env.CHAT_WEBHOOK_URL).toBe('${{ secrets.CHAT_WEBHOOK_URL }}');
   });
 
-  it('release-tag.yml reports the production release once it succeeded', () => {
-    const deployments = notifyJobs(workflow('release-tag.yml').jobs).filter(({ args }) => args.startsWith('deployed'));
+  it('release-tag.yml reports the production release promoted, never deployed: the pipeline does not see the sync', () => {
+    const events = notifyJobs(workflow('release-tag.yml').jobs).filter(({ args }) => args !== 'failed');
 
-    expect(deployments.map(({ args, job }) => [args, needsOf(job)])).toEqual([['deployed production', ['deploy-production']]]);
-    for (const { env } of deployments) expect(env.CHAT_WEBHOOK_URL).toBe('${{ secrets.CHAT_WEBHOOK_URL }}');
+    expect(events.map(({ args, job }) => [args, needsOf(job)])).toEqual([['promoted production', ['deploy-production']]]);
+    for (const { env } of events) expect(env.CHAT_WEBHOOK_URL).toBe('${{ secrets.CHAT_WEBHOOK_URL }}');
   });
 });
 
@@ -221,11 +221,11 @@ describe('GitLab CI', () => {
     expect((job?.rules ?? []).every((rule) => rule.when === undefined || rule.when === 'on_success')).toBe(true);
   });
 
-  it('reports the production deployment after whichever job deployed it, on the default branch or for a release tag', () => {
+  it('reports production promoted (Argo CD reports its sync) after whichever job promoted it, on the default branch or for a release tag', () => {
     const job = jobs['notify-production'];
     const deployers = [jobs['deploy-production'], jobs['release-production']];
 
-    expect(calls('notify-production')).toEqual(['bash scripts/ci/notify.sh deployed production']);
+    expect(calls('notify-production')).toEqual(['bash scripts/ci/notify.sh promoted production']);
     expect(job?.needs).toEqual([
       { job: 'deploy-production', artifacts: false, optional: true },
       { job: 'release-production', artifacts: false, optional: true },

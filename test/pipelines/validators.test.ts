@@ -225,10 +225,11 @@ describe('.gitlab-ci.yml (gitlab-ci-local)', () => {
 
     expect(preview.code, preview.stderr).toBe(0);
     expect(preview.stderr).toContain('json schema validated');
-    const expanded = parse(preview.stdout) as Record<string, { stage?: string; script?: string[] }>;
+    const expanded = parse(preview.stdout) as Record<string, { stage?: string; script?: string[]; timeout?: string }>;
     expect(expanded.stages).toEqual(['.pre', 'test', 'build', 'scan', 'staging', 'production', '.post']);
     expect(expanded['semgrep-sast']?.stage).toBe('scan');
-    expect(expanded['deploy-production']?.script).toEqual(['bash scripts/ci/promote.sh production "$IMAGE_REF"', 'bash scripts/ci/smoke.sh "$PRODUCTION_URL" "$CI_COMMIT_SHA"']);
+    expect(expanded['deploy-production']?.script).toEqual(['bash scripts/ci/promote.sh production "$IMAGE_REF"']);
+    expect(expanded['deploy-production']?.timeout).toBe('10m');
   });
 
   it('on the default branch: every check, the build, the scans, staging, and production as a blocking manual job', async () => {
