@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { ConfigError, EnvReader } from './env-reader.ts';
+import { PACKAGE_JSON } from './paths.ts';
 
 export { ConfigError };
 
@@ -160,8 +161,7 @@ function resolvePath(path: string): string {
 let cachedPackageVersion: string | undefined;
 function packageVersion(): string {
   if (cachedPackageVersion === undefined) {
-    const packageJson = new URL('../package.json', import.meta.url);
-    cachedPackageVersion = (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
+    cachedPackageVersion = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
   }
   return cachedPackageVersion;
 }
