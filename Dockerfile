@@ -27,6 +27,7 @@ RUN --mount=type=cache,target=/root/.npm,sharing=locked \
     npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/build ./scripts/build
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
