@@ -13,6 +13,10 @@ export interface DatabaseSettings {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly databasePoolSize: number;
+  /** SQLite's memory: page cache, memory map and reader threads; the defaults below unless given. */
+  readonly sqliteCacheKib?: number;
+  readonly sqliteMmapBytes?: number;
+  readonly sqliteReaderThreads?: number;
 }
 
 export interface PoolStats {
@@ -51,14 +55,15 @@ export type QueryListener = (event: LogEvent) => void;
 
 export type ReadOffMainThread = <Row>(query: CompiledQuery<Row>) => Promise<Row[]>;
 
-/** Reader threads for SQLite: two, one per core of the reference machine. */
-const SQLITE_READER_THREADS = 2;
-
 export const SQLITE_FILE_NAME = 'shipshape.sqlite';
-/** Page cache of the one SQLite connection, in KiB (negative cache_size means KiB). */
-export const SQLITE_CACHE_KIB = 64 * 1024;
-/** How much of the file SQLite may read through a memory map. */
-export const SQLITE_MMAP_BYTES = 256 * 1024 * 1024;
+/**
+ * The defaults of SQLITE_READER_THREADS, SQLITE_CACHE_SIZE and SQLITE_MMAP_SIZE (config.ts):
+ * two reader threads, one per core of the reference machine, started by the first read that
+ * needs one; a page cache of up to 64 MiB per connection, filled only as pages are read; and up
+ * to 256 MiB of the file read through a memory map (those pages are the kernel's page cache:
+ * they count in the resident size once touched, but are shared and dropped first under pressure).
+ */
+export const SQLITE_DEFAULTS = { readerThreads: 2, cacheKib: 64 * 1024, mmapBytes: 256 * 1024 * 1024 } as const;
 
 /** SQLite unless a PostgreSQL URL is configured. */
 export function dialectOf(settings: Pick<DatabaseSettings, 'databaseUrl'>): DialectName {
@@ -72,7 +77,7 @@ export function openDatabase(settings: DatabaseSettings, onQuery?: QueryListener
     onQuery?.(event);
   };
   const handle = settings.databaseUrl === undefined
-    ? openSqlite(settings.dataDir, listener)
+    ? openSqlite(settings, listener)
     : openPostgres(settings.databaseUrl, settings.databasePoolSize, listener);
   return { ...handle, storageFull: () => storage.full };
 }
@@ -97,9 +102,11 @@ class StorageCondition {
 
 type OpenedDatabase = Omit<DatabaseHandle, 'storageFull'>;
 
-function openSqlite(dataDir: string, onQuery: QueryListener): OpenedDatabase {
-  mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, SQLITE_FILE_NAME);
+function openSqlite(settings: DatabaseSettings, onQuery: QueryListener): OpenedDatabase {
+  const cacheKib = settings.sqliteCacheKib ?? SQLITE_DEFAULTS.cacheKib;
+  const mmapBytes = settings.sqliteMmapBytes ?? SQLITE_DEFAULTS.mmapBytes;
+  mkdirSync(settings.dataDir, { recursive: true });
+  const file = join(settings.dataDir, SQLITE_FILE_NAME);
   const connection = new SQLite(file);
   // WAL lets readers proceed during a write; FULL makes every acknowledged commit survive
   // a power cut; the busy timeout covers a second process (the migrate CLI) holding the lock.
@@ -110,13 +117,13 @@ function openSqlite(dataDir: string, onQuery: QueryListener): OpenedDatabase {
   // The default page cache is 2 MiB: at 200,000 articles a page of the list re-reads its rows
   // from the OS on every request. Keep the hot pages (newest articles, users, index tops) in
   // memory, and read the rest through a memory map rather than a system call per page.
-  connection.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
-  connection.pragma(`mmap_size = ${SQLITE_MMAP_BYTES}`);
+  connection.pragma(`cache_size = -${cacheKib}`);
+  connection.pragma(`mmap_size = ${mmapBytes}`);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(connection) }),
     log: onQuery,
   });
-  const readers = new SqliteReaders({ file, cacheKib: SQLITE_CACHE_KIB, mmapBytes: SQLITE_MMAP_BYTES }, SQLITE_READER_THREADS);
+  const readers = new SqliteReaders({ file, cacheKib, mmapBytes }, settings.sqliteReaderThreads ?? SQLITE_DEFAULTS.readerThreads);
   return {
     db,
     dialect: 'sqlite',
