@@ -10,13 +10,15 @@
 import { build, type ExternalOption } from 'rolldown';
 
 /**
- * Packages loaded from node_modules at run time, not bundled: native addons, and packages that
- * read files beside their own code (pino's transport threads, swagger-ui's and the static
- * server's assets), which a bundle would move away from them.
+ * Packages loaded from node_modules at run time, not bundled: native addons, packages that read
+ * files beside their own code (pino's transport threads, swagger-ui's and the static server's
+ * assets), which a bundle would move away from them, and pg, which database.ts requires only
+ * when it opens a PostgreSQL database.
  */
 export const UNBUNDLED_PACKAGES = [
   'better-sqlite3',
   '@node-rs/argon2',
+  'pg',
   'pg-native',
   'pino',
   'pino-pretty',

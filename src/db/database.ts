@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { type CompiledQuery, Kysely, type LogEvent, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement, sql } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { databaseUnavailable } from './errors.ts';
 import { SqliteReaders } from './sqlite-readers.ts';
 import type { Database } from './schema.ts';
@@ -214,8 +215,18 @@ function withStatementCache(connection: SQLite.Database): SqliteDatabase {
   };
 }
 
+/**
+ * The PostgreSQL driver, loaded when a PostgreSQL database is opened: a process on SQLite never
+ * needs it, and loading it costs memory (it also probes for Cloudflare Workers with a fetch
+ * Response, which loads Node's HTTP client). Synchronous, as openDatabase is.
+ */
+function postgresDriver(): typeof pg {
+  return createRequire(import.meta.url)('pg') as typeof pg;
+}
+
 function openPostgres(databaseUrl: string, poolSize: number, onQuery: QueryListener): OpenedDatabase {
-  const pool = new pg.Pool({
+  const driver = postgresDriver();
+  const pool = new driver.Pool({
     connectionString: databaseUrl,
     max: poolSize,
     connectionTimeoutMillis: 5_000,
@@ -223,7 +234,7 @@ function openPostgres(databaseUrl: string, poolSize: number, onQuery: QueryListe
     statement_timeout: 15_000,
     idle_in_transaction_session_timeout: 30_000,
     application_name: 'shipshape',
-    types: { getTypeParser: postgresTypeParser },
+    types: { getTypeParser: postgresTypeParser(driver.types) },
   });
   // A connection lost (server restart, pg_terminate_backend, network) must never end the process.
   // The pool listens on idle clients only; a checked-out client between two queries, such as in
@@ -262,14 +273,16 @@ function postgresDataVersion(db: Kysely<Database>): () => Promise<string> {
 
 const TIMESTAMPTZ_OID = 1184;
 const INT8_OID = 20;
-const parseTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ_OID) as (value: string) => Date;
 
 // Counts come back as int8 and timestamps as timestamptz; read them as the same JS values
 // SQLite yields (numbers and ISO strings) so repositories stay dialect-free.
-function postgresTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
-  if (oid === TIMESTAMPTZ_OID) return (value) => parseTimestamptz(value).toISOString();
-  if (oid === INT8_OID) return Number;
-  return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+function postgresTypeParser(types: typeof pg.types) {
+  const parseTimestamptz = types.getTypeParser(TIMESTAMPTZ_OID) as (value: string) => Date;
+  return (oid: number, format?: 'text' | 'binary'): ((value: string) => unknown) => {
+    if (oid === TIMESTAMPTZ_OID) return (value) => parseTimestamptz(value).toISOString();
+    if (oid === INT8_OID) return Number;
+    return types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+  };
 }
 
 export async function pingDatabase(db: Kysely<Database>): Promise<void> {
