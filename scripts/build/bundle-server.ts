@@ -7,6 +7,8 @@
  *
  *   node scripts/build/bundle-server.ts [outDir]    (npm run build runs it)
  */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { build, type ExternalOption } from 'rolldown';
 
 /**
@@ -27,10 +29,17 @@ export const UNBUNDLED_PACKAGES = [
   '@fastify/static',
 ];
 
+const CHUNK_NAMES = 'server-[name]-[hash].js';
+
 const external: ExternalOption = (id) =>
   id.startsWith('node:') || UNBUNDLED_PACKAGES.some((name) => id === name || id.startsWith(`${name}/`));
 
+/** The bundle's own chunk files (named by CHUNK_NAMES), left by an earlier build. */
+const OLD_CHUNK = /^server-.+\.js(?:\.map)?$/;
+
 export async function bundleServer(outDir: string): Promise<void> {
+  // Chunk names carry a content hash: without this, every build would leave the last one's behind.
+  if (existsSync(outDir)) for (const name of readdirSync(outDir).filter((file) => OLD_CHUNK.test(file))) rmSync(join(outDir, name));
   await build({
     input: { server: 'src/server.ts', 'db/sqlite-reader-worker': 'src/db/sqlite-reader-worker.ts' },
     platform: 'node',
@@ -41,7 +50,7 @@ export async function bundleServer(outDir: string): Promise<void> {
       dir: outDir,
       format: 'esm',
       entryFileNames: '[name].js',
-      chunkFileNames: 'server-[name]-[hash].js',
+      chunkFileNames: CHUNK_NAMES,
       sourcemap: true,
       // V8 keeps a script's source in memory while its code lives: one non-ASCII character
       // (in a string or a comment) stores the whole file at two bytes per character, and
