@@ -26,6 +26,8 @@ export default defineConfig({
       // its own database; the other one is measured by the other run.
       exclude: [
         'src/server.ts',
+        'src/serve.ts',
+        'src/heap-settings.ts',
         'src/cli.ts',
         'src/**/*.test.ts',
         'src/db/sqlite-reader-worker.ts',

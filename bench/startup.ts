@@ -5,7 +5,9 @@
  * bench's data set and running the read scenarios against it. Each figure is the median of
  * --runs starts. Run `npm run build` first.
  *
- *   npm run bench:startup [-- --runs 5 --after-load --load-seconds 5]
+ *   npm run bench:startup [-- --runs 5 --after-load --load-seconds 5 --env MALLOC_ARENA_MAX=2]
+ *
+ * --env (repeatable) adds a variable to the server's environment, such as those the image sets.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,8 +24,20 @@ const { values: options } = parseArgs({
     'after-load': { type: 'boolean', default: false },
     'load-seconds': { type: 'string', default: '5' },
     'idle-ms': { type: 'string', default: '2000' },
+    env: { type: 'string', multiple: true, default: [] },
   },
 });
+
+/** NAME=VALUE pairs given with --env. */
+function extraEnv(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const separator = pair.indexOf('=');
+      if (separator < 1) throw new Error(`--env takes NAME=VALUE, got "${pair}"`);
+      return [pair.slice(0, separator), pair.slice(separator + 1)];
+    }),
+  );
+}
 
 /** How often the probe asks /readyz: fine enough to resolve tens of milliseconds. */
 const PROBE_INTERVAL_MS = 5;
@@ -89,6 +103,7 @@ async function measureOnce(): Promise<Run> {
     SHUTDOWN_DELAY_SECONDS: '0',
     RATE_LIMIT_MAX: '1000000',
     LOG_LEVEL: 'warn',
+    ...extraEnv(options.env),
   });
   try {
     while (!(await answers(`${base}/readyz`))) {

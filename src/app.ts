@@ -77,7 +77,7 @@ export async function buildApp(config: ConfigWithSecrets, options: BuildOptions 
   await app.register(healthPlugin, { version: config.appVersion, gitSha: config.gitSha });
   await app.register(lingeringClose, { draining: () => app.readiness.draining });
   await app.register(servicesPlugin, serviceOptionsFrom(config));
-  await app.register(responseCachePlugin);
+  await app.register(responseCachePlugin, { maxBytes: config.responseCacheBytes });
   await app.register(authPlugin, { jwtSecret: config.jwtSecret, jwtPreviousSecrets: config.jwtPreviousSecrets, jwtTtlSeconds: config.jwtTtlSeconds });
   await app.register(rateLimitsPlugin, { maxWrites: config.rateLimitMax, windowSeconds: config.rateLimitWindowSeconds });
 

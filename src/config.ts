@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { ConfigError, EnvReader } from './env-reader.ts';
+import { PACKAGE_JSON } from './paths.ts';
 
 export { ConfigError };
 
@@ -18,6 +19,14 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly databasePoolSize: number;
+  /** Page cache of each SQLite connection (the main one and every reader thread's), in KiB. */
+  readonly sqliteCacheKib: number;
+  /** How much of the SQLite file each connection reads through a memory map (0: none). */
+  readonly sqliteMmapBytes: number;
+  /** Threads (each a V8 isolate with its own SQLite connection) for the reads a page does not bound. */
+  readonly sqliteReaderThreads: number;
+  /** Bytes of serialised read responses kept per data version (see plugins/app/response-cache.ts). */
+  readonly responseCacheBytes: number;
   readonly migrateOnStart: boolean;
   /** Signs new API tokens; absent only before ensureSecrets() fills it in outside production. */
   readonly jwtSecret: string | undefined;
@@ -68,6 +77,9 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+const KIB = 1024;
+const GIB = 1024 * 1024 * 1024;
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const NODE_ENVS = ['development', 'production', 'test'] as const;
 /** The exporter we ship speaks OTLP over HTTP with JSON bodies; every OTLP receiver takes it. */
@@ -108,6 +120,10 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     databaseUrl: read.postgresUrl('DATABASE_URL'),
     dataDir: resolvePath(read.string('DATA_DIR', './data')),
     databasePoolSize: read.integer('DATABASE_POOL_SIZE', 10, { min: 1, max: 500 }),
+    sqliteCacheKib: Math.floor(read.byteSize('SQLITE_CACHE_SIZE', '64mb', { min: 256 * KIB, max: 4 * GIB }) / KIB),
+    sqliteMmapBytes: read.byteSize('SQLITE_MMAP_SIZE', '256mb', { min: 0, max: 64 * GIB }),
+    sqliteReaderThreads: read.integer('SQLITE_READER_THREADS', 2, { min: 1, max: 16 }),
+    responseCacheBytes: read.byteSize('RESPONSE_CACHE_SIZE', '8mb', { min: 0, max: 1 * GIB }),
     migrateOnStart: read.boolean('MIGRATE_ON_START', false),
     jwtSecret,
     jwtPreviousSecrets: Object.freeze(jwtPreviousSecrets),
@@ -160,8 +176,7 @@ function resolvePath(path: string): string {
 let cachedPackageVersion: string | undefined;
 function packageVersion(): string {
   if (cachedPackageVersion === undefined) {
-    const packageJson = new URL('../package.json', import.meta.url);
-    cachedPackageVersion = (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
+    cachedPackageVersion = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
   }
   return cachedPackageVersion;
 }

@@ -1,5 +1,7 @@
 import type { Env } from './config.ts';
 
+const MIB = 1024 * 1024;
+
 /** The minimum length of a signing key. */
 const MIN_SECRET_LENGTH = 32;
 
@@ -139,15 +141,15 @@ export class EnvReader {
     return seconds;
   }
 
-  /** "1048576", "512kb", "1mb" → bytes. */
-  byteSize(name: string, fallback: string): number {
+  /** "1048576", "512kb", "1mb", "1gb" → bytes, within `limits` (1kb to 100mb unless given). */
+  byteSize(name: string, fallback: string, limits: { min: number; max: number } = { min: 1024, max: 100 * MIB }): number {
     const raw = (this.optional(name) ?? fallback).toLowerCase();
-    const match = /^(\d+)\s*(b|kb|mb)?$/.exec(raw);
+    const match = /^(\d+)\s*(b|kb|mb|gb)?$/.exec(raw);
     if (!match) throw new ConfigError(name, `must be a size like 1048576, 512kb or 1mb, got "${raw}"`);
-    const multiplier = { b: 1, kb: 1024, mb: 1024 * 1024 }[(match[2] ?? 'b') as 'b' | 'kb' | 'mb'];
+    const multiplier = { b: 1, kb: 1024, mb: MIB, gb: 1024 * MIB }[(match[2] ?? 'b') as 'b' | 'kb' | 'mb' | 'gb'];
     const bytes = Number(match[1]) * multiplier;
-    if (bytes < 1024 || bytes > 100 * 1024 * 1024) {
-      throw new ConfigError(name, `must be between 1kb and 100mb, got "${raw}"`);
+    if (bytes < limits.min || bytes > limits.max) {
+      throw new ConfigError(name, `must be between ${describeSize(limits.min)} and ${describeSize(limits.max)}, got "${raw}"`);
     }
     return bytes;
   }
@@ -183,4 +185,12 @@ export class EnvReader {
     }
     return raw;
   }
+}
+
+/** 0, 512b, 1kb, 100mb, 1gb: the largest unit that divides the size, as the error messages write it. */
+function describeSize(bytes: number): string {
+  for (const [unit, size] of [['gb', 1024 * MIB], ['mb', MIB], ['kb', 1024]] as const) {
+    if (bytes > 0 && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return bytes === 0 ? '0' : `${bytes}b`;
 }

@@ -1,67 +1,15 @@
-import pino from 'pino';
-import { buildApp } from './app.ts';
-import { bootstrapAdmin } from './features/admin/bootstrap.ts';
-import { ConfigError, environmentWithDotEnv, loadConfig } from './config.ts';
-import { loggerOptions } from './logger.ts';
-import { listenForMetrics } from './metrics-server.ts';
-import { ensureSecrets } from './secrets.ts';
-import { createShutdown } from './shutdown.ts';
+/**
+ * Process entry (node dist/server.js, node src/server.ts). It sizes V8's heap before anything
+ * else is even parsed, then loads the server: a static import would be parsed, and the
+ * heap would grow, before this module's first line runs.
+ */
+import './heap-settings.ts';
+import { enableCompileCache } from 'node:module';
 
-// Buffered, asynchronous log writes (one syscall per batch rather than per line); every exit
-// path below flushes them first.
-const logDestination = pino.destination({ dest: 1, sync: false });
-const log = pino(loggerOptions('info'), logDestination);
+// V8's compiled code of the server's modules, kept on disk from one start to the next (in
+// NODE_COMPILE_CACHE, else os.tmpdir()/node-compile-cache: an emptyDir in Kubernetes): later
+// starts skip compiling, and use less memory doing it (bench/README.md). Never fails a start:
+// without a writable directory it is off.
+enableCompileCache();
 
-function exit(code: number): never {
-  logDestination.flushSync();
-  process.exit(code);
-}
-
-process.on('uncaughtException', (error) => {
-  log.fatal({ err: error }, 'uncaught exception');
-  exit(1);
-});
-process.on('unhandledRejection', (reason) => {
-  log.fatal({ err: reason }, 'unhandled promise rejection');
-  exit(1);
-});
-
-/** Process entry: configuration, the app, the port, and signals. */
-async function main(): Promise<void> {
-  let loaded;
-  try {
-    loaded = loadConfig(environmentWithDotEnv(process.env));
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    log.fatal({ variable: error.variable }, error.message);
-    exit(1);
-  }
-  const config = ensureSecrets(loaded, (message) => log.warn(message));
-
-  const app = await buildApp(config, { logStream: logDestination });
-  await app.ready();
-  await bootstrapAdmin(
-    { email: config.adminEmail, username: config.adminUsername, password: config.adminPassword },
-    app.admin,
-    app.repositories.users,
-    app.log,
-  ).catch((error: unknown) => app.log.error({ err: error }, 'could not create the first admin from ADMIN_EMAIL'));
-  const shutdown = createShutdown(
-    app,
-    { delaySeconds: config.shutdownDelaySeconds, timeoutSeconds: config.shutdownTimeoutSeconds },
-    exit,
-  );
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => void shutdown(signal));
-  }
-  await app.listen({ host: config.host, port: config.port });
-  if (config.metricsPort !== undefined) {
-    await listenForMetrics(app.metrics.registry, config.host, config.metricsPort);
-    app.log.info({ port: config.metricsPort }, 'metrics served on their own port');
-  }
-}
-
-main().catch((error: unknown) => {
-  log.fatal({ err: error }, 'failed to start');
-  exit(1);
-});
+await import('./serve.ts');

@@ -19,8 +19,8 @@ afterAll(() => elsewhereApp.close());
 const api = new Conduit(() => here.app);
 const elsewhere = new Conduit(() => elsewhereApp.app);
 
-async function cacheLookups(): Promise<{ hit: number; miss: number }> {
-  const metric = await here.app.metrics.registry.getSingleMetric('http_response_cache_lookups_total')!.get();
+async function cacheLookups(app = here.app): Promise<{ hit: number; miss: number }> {
+  const metric = await app.metrics.registry.getSingleMetric('http_response_cache_lookups_total')!.get();
   const count = (result: string) => metric.values.find((value) => value.labels.result === result)?.value ?? 0;
   return { hit: count('hit'), miss: count('miss') };
 }
@@ -140,5 +140,23 @@ describe('cached read responses', () => {
 
     expect(published.slug).toBe(slug);
     expect((await api.request('GET', `/api/articles/${slug}`)).status).toBe(200);
+  });
+});
+
+describe('RESPONSE_CACHE_SIZE', () => {
+  it('0 turns the cache off: a repeated read is computed again, with the same answer', async () => {
+    const uncached = await createTestApp({ env: { RESPONSE_CACHE_SIZE: '0' }, storage: here.storage });
+    try {
+      const reader = new Conduit(() => uncached.app);
+      const first = await reader.request('GET', '/api/articles?limit=2');
+      const before = await cacheLookups(uncached.app);
+
+      const second = await reader.request('GET', '/api/articles?limit=2');
+
+      expect(await cacheLookups(uncached.app)).toEqual({ hit: 0, miss: before.miss + 1 });
+      expect(second.text).toBe(first.text);
+    } finally {
+      await uncached.close();
+    }
   });
 });

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { type CompiledQuery, Kysely, type LogEvent, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement, sql } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { databaseUnavailable } from './errors.ts';
 import { SqliteReaders } from './sqlite-readers.ts';
 import type { Database } from './schema.ts';
@@ -13,6 +14,10 @@ export interface DatabaseSettings {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly databasePoolSize: number;
+  /** SQLite's memory: page cache, memory map and reader threads; the defaults below unless given. */
+  readonly sqliteCacheKib?: number;
+  readonly sqliteMmapBytes?: number;
+  readonly sqliteReaderThreads?: number;
 }
 
 export interface PoolStats {
@@ -51,14 +56,15 @@ export type QueryListener = (event: LogEvent) => void;
 
 export type ReadOffMainThread = <Row>(query: CompiledQuery<Row>) => Promise<Row[]>;
 
-/** Reader threads for SQLite: two, one per core of the reference machine. */
-const SQLITE_READER_THREADS = 2;
-
 export const SQLITE_FILE_NAME = 'shipshape.sqlite';
-/** Page cache of the one SQLite connection, in KiB (negative cache_size means KiB). */
-export const SQLITE_CACHE_KIB = 64 * 1024;
-/** How much of the file SQLite may read through a memory map. */
-export const SQLITE_MMAP_BYTES = 256 * 1024 * 1024;
+/**
+ * The defaults of SQLITE_READER_THREADS, SQLITE_CACHE_SIZE and SQLITE_MMAP_SIZE (config.ts):
+ * two reader threads, one per core of the reference machine, started by the first read that
+ * needs one; a page cache of up to 64 MiB per connection, filled only as pages are read; and up
+ * to 256 MiB of the file read through a memory map (those pages are the kernel's page cache:
+ * they count in the resident size once touched, but are shared and dropped first under pressure).
+ */
+export const SQLITE_DEFAULTS = { readerThreads: 2, cacheKib: 64 * 1024, mmapBytes: 256 * 1024 * 1024 } as const;
 
 /** SQLite unless a PostgreSQL URL is configured. */
 export function dialectOf(settings: Pick<DatabaseSettings, 'databaseUrl'>): DialectName {
@@ -72,7 +78,7 @@ export function openDatabase(settings: DatabaseSettings, onQuery?: QueryListener
     onQuery?.(event);
   };
   const handle = settings.databaseUrl === undefined
-    ? openSqlite(settings.dataDir, listener)
+    ? openSqlite(settings, listener)
     : openPostgres(settings.databaseUrl, settings.databasePoolSize, listener);
   return { ...handle, storageFull: () => storage.full };
 }
@@ -97,9 +103,11 @@ class StorageCondition {
 
 type OpenedDatabase = Omit<DatabaseHandle, 'storageFull'>;
 
-function openSqlite(dataDir: string, onQuery: QueryListener): OpenedDatabase {
-  mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, SQLITE_FILE_NAME);
+function openSqlite(settings: DatabaseSettings, onQuery: QueryListener): OpenedDatabase {
+  const cacheKib = settings.sqliteCacheKib ?? SQLITE_DEFAULTS.cacheKib;
+  const mmapBytes = settings.sqliteMmapBytes ?? SQLITE_DEFAULTS.mmapBytes;
+  mkdirSync(settings.dataDir, { recursive: true });
+  const file = join(settings.dataDir, SQLITE_FILE_NAME);
   const connection = new SQLite(file);
   // WAL lets readers proceed during a write; FULL makes every acknowledged commit survive
   // a power cut; the busy timeout covers a second process (the migrate CLI) holding the lock.
@@ -110,13 +118,13 @@ function openSqlite(dataDir: string, onQuery: QueryListener): OpenedDatabase {
   // The default page cache is 2 MiB: at 200,000 articles a page of the list re-reads its rows
   // from the OS on every request. Keep the hot pages (newest articles, users, index tops) in
   // memory, and read the rest through a memory map rather than a system call per page.
-  connection.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
-  connection.pragma(`mmap_size = ${SQLITE_MMAP_BYTES}`);
+  connection.pragma(`cache_size = -${cacheKib}`);
+  connection.pragma(`mmap_size = ${mmapBytes}`);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(connection) }),
     log: onQuery,
   });
-  const readers = new SqliteReaders({ file, cacheKib: SQLITE_CACHE_KIB, mmapBytes: SQLITE_MMAP_BYTES }, SQLITE_READER_THREADS);
+  const readers = new SqliteReaders({ file, cacheKib, mmapBytes }, settings.sqliteReaderThreads ?? SQLITE_DEFAULTS.readerThreads);
   return {
     db,
     dialect: 'sqlite',
@@ -207,8 +215,18 @@ function withStatementCache(connection: SQLite.Database): SqliteDatabase {
   };
 }
 
+/**
+ * The PostgreSQL driver, loaded when a PostgreSQL database is opened: a process on SQLite never
+ * needs it, and loading it costs memory (it also probes for Cloudflare Workers with a fetch
+ * Response, which loads Node's HTTP client). Synchronous, as openDatabase is.
+ */
+function postgresDriver(): typeof pg {
+  return createRequire(import.meta.url)('pg') as typeof pg;
+}
+
 function openPostgres(databaseUrl: string, poolSize: number, onQuery: QueryListener): OpenedDatabase {
-  const pool = new pg.Pool({
+  const driver = postgresDriver();
+  const pool = new driver.Pool({
     connectionString: databaseUrl,
     max: poolSize,
     connectionTimeoutMillis: 5_000,
@@ -216,7 +234,7 @@ function openPostgres(databaseUrl: string, poolSize: number, onQuery: QueryListe
     statement_timeout: 15_000,
     idle_in_transaction_session_timeout: 30_000,
     application_name: 'shipshape',
-    types: { getTypeParser: postgresTypeParser },
+    types: { getTypeParser: postgresTypeParser(driver.types) },
   });
   // A connection lost (server restart, pg_terminate_backend, network) must never end the process.
   // The pool listens on idle clients only; a checked-out client between two queries, such as in
@@ -255,14 +273,16 @@ function postgresDataVersion(db: Kysely<Database>): () => Promise<string> {
 
 const TIMESTAMPTZ_OID = 1184;
 const INT8_OID = 20;
-const parseTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ_OID) as (value: string) => Date;
 
 // Counts come back as int8 and timestamps as timestamptz; read them as the same JS values
 // SQLite yields (numbers and ISO strings) so repositories stay dialect-free.
-function postgresTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
-  if (oid === TIMESTAMPTZ_OID) return (value) => parseTimestamptz(value).toISOString();
-  if (oid === INT8_OID) return Number;
-  return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+function postgresTypeParser(types: typeof pg.types) {
+  const parseTimestamptz = types.getTypeParser(TIMESTAMPTZ_OID) as (value: string) => Date;
+  return (oid: number, format?: 'text' | 'binary'): ((value: string) => unknown) => {
+    if (oid === TIMESTAMPTZ_OID) return (value) => parseTimestamptz(value).toISOString();
+    if (oid === INT8_OID) return Number;
+    return types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+  };
 }
 
 export async function pingDatabase(db: Kysely<Database>): Promise<void> {

@@ -1,8 +1,6 @@
 import { Worker } from 'node:worker_threads';
+import { SQLITE_READER_WORKER } from '../paths.ts';
 import type { ReaderSettings, ReadReply, ReadRequest } from './sqlite-reader-worker.ts';
-
-/** The worker's file next to this one: .ts when run from the sources, .js once compiled. */
-const WORKER_URL = new URL(`./sqlite-reader-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 interface Pending {
   resolve(rows: unknown[]): void;
@@ -57,7 +55,7 @@ export class SqliteReaders {
   }
 
   #start(index: number): Worker {
-    const worker = new Worker(WORKER_URL, { workerData: this.#settings });
+    const worker = new Worker(SQLITE_READER_WORKER, { workerData: this.#settings });
     // Idle readers must not keep the process alive at shutdown.
     worker.unref();
     worker.on('message', (reply: ReadReply) => {

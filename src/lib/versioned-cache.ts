@@ -12,10 +12,10 @@
 export class VersionedCache<Value> {
   readonly #entries = new Map<string, { version: string; value: Value; weight: number }>();
   readonly #maxWeight: number;
-  readonly #weigh: (value: Value) => number;
+  readonly #weigh: (value: Value, key: string) => number;
   #weight = 0;
 
-  constructor(maxWeight: number, weigh: (value: Value) => number = () => 1) {
+  constructor(maxWeight: number, weigh: (value: Value, key: string) => number = () => 1) {
     this.#maxWeight = maxWeight;
     this.#weigh = weigh;
   }
@@ -37,7 +37,7 @@ export class VersionedCache<Value> {
 
   /** Stores a value computed after `version` was read. */
   set(key: string, version: string, value: Value): void {
-    const weight = this.#weigh(value);
+    const weight = this.#weigh(value, key);
     if (weight > this.#maxWeight) return;
     const previous = this.#entries.get(key);
     if (previous !== undefined) this.#remove(key, previous.weight);

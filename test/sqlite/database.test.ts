@@ -1,7 +1,7 @@
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { useTestApp } from '../helpers/app.ts';
+import { createTestApp, useTestApp } from '../helpers/app.ts';
 
 const testApp = useTestApp();
 
@@ -21,6 +21,22 @@ describe('the embedded SQLite database', () => {
   it('keeps 64 MiB of pages in memory and reads the file through a 256 MiB memory map', async () => {
     expect(await pragma('cache_size')).toBe(-65536);
     expect(await pragma('mmap_size')).toBe(268435456);
+  });
+
+  it('sizes the page cache and memory map of every connection, reader threads included, from SQLITE_CACHE_SIZE and SQLITE_MMAP_SIZE', async () => {
+    const small = await createTestApp({ env: { SQLITE_CACHE_SIZE: '2mb', SQLITE_MMAP_SIZE: '0', SQLITE_READER_THREADS: '1' } });
+    try {
+      const mainCache = await sql<{ cache_size: number }>`pragma cache_size`.execute(small.app.db);
+      const mainMmap = await sql<{ mmap_size: number }>`pragma mmap_size`.execute(small.app.db);
+      // mmap_size has no table-valued form to read it with a SELECT: the reader shows its cache.
+      const readerCache = await small.app.database.readOffMainThread(CompiledQuery.raw('select cache_size from pragma_cache_size'));
+
+      expect(mainCache.rows).toEqual([{ cache_size: -2048 }]);
+      expect(mainMmap.rows).toEqual([{ mmap_size: 0 }]);
+      expect(readerCache).toEqual([{ cache_size: -2048 }]);
+    } finally {
+      await small.close();
+    }
   });
 
   it('makes every commit durable (synchronous=FULL)', async () => {

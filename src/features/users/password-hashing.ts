@@ -1,4 +1,7 @@
-import { hash, verify } from '@node-rs/argon2';
+import { onFirstUse } from '../../lib/on-first-use.ts';
+
+/** The native argon2 binding, loaded by the first sign-up or sign-in rather than at start-up. */
+const argon2 = onFirstUse(() => import('@node-rs/argon2'));
 
 /** argon2id with OWASP's recommended minimum: 19 MiB of memory, 2 iterations, 1 lane. */
 export const ARGON2_OPTIONS = {
@@ -8,7 +11,8 @@ export const ARGON2_OPTIONS = {
   parallelism: 1,
 } as const;
 
-export function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string): Promise<string> {
+  const { hash } = await argon2();
   return hash(password, ARGON2_OPTIONS);
 }
 
@@ -19,6 +23,7 @@ let decoyHash: Promise<string> | undefined;
  * spends the same time on a decoy, so response time does not reveal which emails exist.
  */
 export async function passwordMatches(storedHash: string | undefined, password: string): Promise<boolean> {
+  const { verify } = await argon2();
   if (storedHash === undefined) {
     decoyHash ??= hashPassword('decoy password that never matches');
     await verify(await decoyHash, password);

@@ -27,7 +27,7 @@ export default function articlePages(fastify: FastifyInstance): void {
 
   async function showArticle(slug: string, viewer: UserRecord | null) {
     const [article, list] = await Promise.all([articles.get(slug, viewer?.id ?? null), comments.list(slug, viewer?.id ?? null)]);
-    return { title: article.title, article, comments: list, bodyHtml: renderMarkdown(article.body) };
+    return { title: article.title, article, comments: list, bodyHtml: await renderMarkdown(article.body) };
   }
 
   app.get('/article/:slug', { config: { access: 'public' }, schema: { hide: true, params: SlugParams } }, async (request, reply) =>

@@ -3,12 +3,15 @@ import fp from 'fastify-plugin';
 import { Counter } from 'prom-client';
 import { VersionedCache } from '../../lib/versioned-cache.ts';
 
-/**
- * Bytes of serialised responses kept. A page of 20 articles is about 9 KB, so this holds some
- * 900 pages (every list, feed and article of a busy hour's readers); the least recently used
- * go first. Entries die with the data version anyway, so a larger cache buys little.
- */
-export const RESPONSE_CACHE_BYTES = 8 * 1024 * 1024;
+export interface ResponseCacheOptions {
+  /**
+   * Bytes of serialised responses kept (RESPONSE_CACHE_SIZE, 8 MiB by default): a page of 20
+   * articles is about 9 KB, so the default holds some 900 pages (every list, feed and article of
+   * a busy hour's readers); the least recently used go first. Entries die with the data version
+   * anyway, so a larger cache buys little. 0 turns the cache off.
+   */
+  readonly maxBytes: number;
+}
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -40,8 +43,9 @@ declare module 'fastify' {
  * is never older than the data the reader could see.
  */
 export default fp(
-  (app: FastifyInstance) => {
-    const responses = new VersionedCache<Buffer>(RESPONSE_CACHE_BYTES, (body) => body.length);
+  (app: FastifyInstance, options: ResponseCacheOptions) => {
+    // Keys count too: a key names the route, its parameters and the viewer.
+    const responses = new VersionedCache<Buffer>(options.maxBytes, (body, key) => body.length + key.length);
     const lookups = new Counter({
       name: 'http_response_cache_lookups_total',
       help: 'Read responses looked up in the per-data-version cache, by result (hit or miss).',
