@@ -89,18 +89,8 @@ export class EnvReader {
   }
 
   postgresUrl(name: string): string | undefined {
-    const raw = this.optional(name);
-    if (raw === undefined) return undefined;
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw new ConfigError(name, 'must be a URL like postgres://user:password@host:5432/database');
-    }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-      throw new ConfigError(name, `must use the postgres:// scheme, got "${url.protocol}"`);
-    }
-    return raw;
+    // The parse error never quotes the value: a database URL carries a password.
+    return this.#url(name, ['postgres:', 'postgresql:'], () => 'must be a URL like postgres://user:password@host:5432/database', (protocol) => `must use the postgres:// scheme, got "${protocol}"`);
   }
 
   /** A fraction from 0 to 1, such as a sampling ratio ("0.25"). */
@@ -114,17 +104,20 @@ export class EnvReader {
 
   /** An http:// or https:// base URL, such as an OTLP collector's "http://collector:4318". */
   httpUrl(name: string): string | undefined {
+    return this.#url(name, ['http:', 'https:'], (raw) => `must be a URL like http://otel-collector:4318, got "${raw}"`, (protocol) => `must use http:// or https://, got "${protocol}"`);
+  }
+
+  /** An absolute URL with one of `protocols`, or undefined when unset. */
+  #url(name: string, protocols: readonly string[], unparsable: (raw: string) => string, otherProtocol: (protocol: string) => string): string | undefined {
     const raw = this.optional(name);
     if (raw === undefined) return undefined;
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
-      throw new ConfigError(name, `must be a URL like http://otel-collector:4318, got "${raw}"`);
+      throw new ConfigError(name, unparsable(raw));
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new ConfigError(name, `must use http:// or https://, got "${url.protocol}"`);
-    }
+    if (!protocols.includes(url.protocol)) throw new ConfigError(name, otherProtocol(url.protocol));
     return raw;
   }
 
