@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { type CompiledQuery, Kysely, type LogEvent, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement, sql } from 'kysely';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
+import { sharedPerTurn } from '../lib/shared-per-turn.ts';
 import { databaseUnavailable } from './errors.ts';
 import { SqliteReaders } from './sqlite-readers.ts';
 import type { Database } from './schema.ts';
@@ -47,6 +48,7 @@ export interface DatabaseHandle {
    * between, so anything computed from the data after reading a token can be reused for as long
    * as the token stays the same (see VersionedCache). It may change without a visible change
    * (a rolled-back write, a write to a table nobody cached): that costs a recomputation only.
+   * Callers of one event-loop turn share one read, made after all of them asked (sharedPerTurn).
    */
   dataVersion(): Promise<string>;
   close(): Promise<void>;
@@ -132,7 +134,7 @@ function openSqlite(settings: DatabaseSettings, onQuery: QueryListener): OpenedD
     // One embedded connection, no pool to report on.
     poolStats: () => undefined,
     readOffMainThread: reportedTo(onQuery, async <Row>(query: CompiledQuery<Row>) => (await readers.all(query.sql, query.parameters)) as Row[]),
-    dataVersion: sqliteDataVersion(connection, db),
+    dataVersion: sharedPerTurn(sqliteDataVersion(connection, db)),
     close: async () => {
       await readers.close();
       await db.destroy();
@@ -253,7 +255,7 @@ function openPostgres(databaseUrl: string, poolSize: number, onQuery: QueryListe
     location: `${url.hostname}:${url.port || '5432'}${url.pathname}`,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     readOffMainThread: async <Row>(query: CompiledQuery<Row>) => (await db.executeQuery(query)).rows,
-    dataVersion: postgresDataVersion(db),
+    dataVersion: sharedPerTurn(postgresDataVersion(db)),
     close: () => db.destroy(),
   };
 }
