@@ -9,6 +9,9 @@
  *
  *   npm run bench [-- --duration 10 --connections 32 --only login,tags --cpu-prof]
  *
+ * --node-options "<flags>" starts the server with Node flags of its own, to try a V8 setting
+ * against the default (e.g. "--max-semi-space-size=8 --min-semi-space-size=8").
+ *
  * With --gate it runs the performance gate instead (bench/gate-run.ts): a fixed subset, each
  * ratio compared with bench/baseline.json (or --baseline FILE); exits 1 on a regression.
  * --update-baseline [--runs 5] records that baseline again (see bench/README.md).
@@ -49,6 +52,7 @@ const { values: options } = parseArgs({
     connections: { type: 'string', default: '32' },
     only: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    'node-options': { type: 'string' },
     scale: { type: 'string' },
     gate: { type: 'boolean', default: false },
     'update-baseline': { type: 'boolean', default: false },
@@ -214,7 +218,7 @@ async function withSeededServer<T>(work: (app: Target, data: SeededData, storage
         : {}),
       ...(storage.databaseUrl ? { DATABASE_URL: storage.databaseUrl, MIGRATE_ON_START: 'true', DATABASE_POOL_SIZE: '10' } : {}),
     },
-    { stdout: openSync(logFile, 'w'), nodeOptions: options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : [] },
+    { stdout: openSync(logFile, 'w'), nodeOptions: [...(options['node-options']?.split(' ').filter(Boolean) ?? []), ...(options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : [])] },
   );
   const base = `http://127.0.0.1:${port}`;
   try {

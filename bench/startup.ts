@@ -8,6 +8,8 @@
  *   npm run bench:startup [-- --runs 5 --after-load --load-seconds 5 --env MALLOC_ARENA_MAX=2]
  *
  * --env (repeatable) adds a variable to the server's environment, such as those the image sets.
+ * Each run also prints where the resident memory sits (anonymous vs file-backed pages, the V8
+ * heap, memory outside it, threads), read from /proc and the server's own /metrics.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +59,38 @@ export function residentMemory(pid: number): Memory {
   return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
 }
 
+interface Breakdown {
+  /** Anonymous pages (V8 heap, malloc, stacks), MiB. */
+  readonly anonMiB: number;
+  /** File-backed pages (the node binary, shared libraries, mapped database), MiB. */
+  readonly fileMiB: number;
+  /** V8 heap committed and used, MiB (nodejs_heap_size_*_bytes). */
+  readonly heapTotalMiB: number;
+  readonly heapUsedMiB: number;
+  /** Memory V8 accounts outside its heap (Buffers, native objects), MiB. */
+  readonly externalMiB: number;
+  readonly threads: number;
+}
+
+const MIB = 1024 * 1024;
+
+/** Where a process's resident memory sits, from /proc and its /metrics. */
+export async function memoryBreakdown(pid: number, base: string): Promise<Breakdown> {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN);
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? Number.NaN);
+  const round = (value: number) => Math.round(value * 10) / 10;
+  return {
+    anonMiB: round(field('RssAnon') / 1024),
+    fileMiB: round(field('RssFile') / 1024),
+    heapTotalMiB: round(gauge('nodejs_heap_size_total_bytes') / MIB),
+    heapUsedMiB: round(gauge('nodejs_heap_size_used_bytes') / MIB),
+    externalMiB: round(gauge('nodejs_external_memory_bytes') / MIB),
+    threads: field('Threads'),
+  };
+}
+
 async function answers(url: string): Promise<boolean> {
   try {
     return (await fetch(url)).status === 200;
@@ -87,8 +121,8 @@ function readLoad(data: SeededData): AutocannonRequest[] {
 
 interface Run {
   readonly readyMs: number;
-  readonly idle: Memory;
-  readonly afterLoad?: Memory;
+  readonly idle: Memory & { breakdown: Breakdown };
+  readonly afterLoad?: Memory & { breakdown: Breakdown };
 }
 
 async function measureOnce(): Promise<Run> {
@@ -113,13 +147,13 @@ async function measureOnce(): Promise<Run> {
     }
     const readyMs = performance.now() - started;
     await new Promise((resolve) => setTimeout(resolve, Number(options['idle-ms'])));
-    const idle = residentMemory(server.child.pid!);
+    const idle = { ...residentMemory(server.child.pid!), breakdown: await memoryBreakdown(server.child.pid!, base) };
     if (!options['after-load']) return { readyMs, idle };
     const data = await seed(base);
     for (const request of readLoad(data)) {
       await autocannon({ url: base, connections: 32, duration: Number(options['load-seconds']), requests: [request] });
     }
-    return { readyMs, idle, afterLoad: residentMemory(server.child.pid!) };
+    return { readyMs, idle, afterLoad: { ...residentMemory(server.child.pid!), breakdown: await memoryBreakdown(server.child.pid!, base) } };
   } finally {
     server.child.kill('SIGTERM');
     await server.exited;

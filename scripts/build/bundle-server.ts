@@ -57,6 +57,7 @@ export async function bundleServer(outDir: string): Promise<void> {
       // comments are a third of the bytes.
       charset: 'ascii',
       comments: false,
+      minify: { compress: false, mangle: false, codegen: { removeWhitespace: true } },
     },
     logLevel: 'warn',
   });
