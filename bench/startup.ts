@@ -5,8 +5,10 @@
  * bench's data set and running the read scenarios against it. Each figure is the median of
  * --runs starts. Run `npm run build` first.
  *
- *   npm run bench:startup [-- --runs 5 --after-load --load-seconds 5 --env MALLOC_ARENA_MAX=2]
+ *   npm run bench:startup [-- --runs 5 --after-load --load-seconds 5 --settle-ms 10000 --env MALLOC_ARENA_MAX=2]
  *
+ * --settle-ms waits that long after the load before reading the memory (0: at once), for V8 to
+ * give back the heap the load grew once it sees the process idle.
  * --env (repeatable) adds a variable to the server's environment, such as those the image sets.
  * Each run also prints where the resident memory sits (anonymous vs file-backed pages, the V8
  * heap, memory outside it, threads), read from /proc and the server's own /metrics.
@@ -26,6 +28,7 @@ const { values: options } = parseArgs({
     'after-load': { type: 'boolean', default: false },
     'load-seconds': { type: 'string', default: '5' },
     'idle-ms': { type: 'string', default: '2000' },
+    'settle-ms': { type: 'string', default: '0' },
     env: { type: 'string', multiple: true, default: [] },
   },
 });
@@ -153,6 +156,7 @@ async function measureOnce(): Promise<Run> {
     for (const request of readLoad(data)) {
       await autocannon({ url: base, connections: 32, duration: Number(options['load-seconds']), requests: [request] });
     }
+    await new Promise((resolve) => setTimeout(resolve, Number(options['settle-ms'])));
     return { readyMs, idle, afterLoad: { ...residentMemory(server.child.pid!), breakdown: await memoryBreakdown(server.child.pid!, base) } };
   } finally {
     server.child.kill('SIGTERM');
