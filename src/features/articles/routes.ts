@@ -34,9 +34,7 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
     const { tag, author, favorited } = request.query;
     const page = { limit: request.query.limit ?? DEFAULT_PAGE_SIZE, offset: request.query.offset ?? 0 };
     const viewerId = request.auth?.user.id ?? null;
-    return reply.sendCached(JSON.stringify(['articles', tag, author, favorited, page.limit, page.offset, viewerId]), () =>
-      articles.list({ tag, author, favorited }, page, viewerId),
-    );
+    return reply.sendCached(viewerId, () => articles.list({ tag, author, favorited }, page, viewerId));
   });
 
   app.get('/articles/feed', {
@@ -50,7 +48,7 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
   }, async (request, reply) => {
     const userId = currentAuth(request).user.id;
     const page = { limit: request.query.limit ?? DEFAULT_PAGE_SIZE, offset: request.query.offset ?? 0 };
-    return reply.sendCached(JSON.stringify(['feed', userId, page.limit, page.offset]), () => articles.list({ followedBy: userId }, page, userId));
+    return reply.sendCached(userId, () => articles.list({ followedBy: userId }, page, userId));
   });
 
   app.get('/articles/:slug', {
@@ -64,7 +62,7 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
   }, async (request, reply) => {
     const { slug } = request.params;
     const viewerId = request.auth?.user.id ?? null;
-    return reply.sendCached(JSON.stringify(['article', slug, viewerId]), async () => ({ article: await articles.get(slug, viewerId) }));
+    return reply.sendCached(viewerId, async () => ({ article: await articles.get(slug, viewerId) }));
   });
 
   app.post('/articles', {

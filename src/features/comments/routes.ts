@@ -24,7 +24,7 @@ export default function commentsRoutes(fastify: FastifyInstance): void {
   }, async (request, reply) => {
     const { slug } = request.params;
     const viewerId = request.auth?.user.id ?? null;
-    return reply.sendCached(JSON.stringify(['comments', slug, viewerId]), async () => ({ comments: await comments.list(slug, viewerId) }));
+    return reply.sendCached(viewerId, async () => ({ comments: await comments.list(slug, viewerId) }));
   });
 
   app.post('/articles/:slug/comments', {

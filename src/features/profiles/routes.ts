@@ -22,7 +22,7 @@ export default function profilesRoutes(fastify: FastifyInstance): void {
   }, async (request, reply) => {
     const { username } = request.params;
     const viewerId = request.auth?.user.id ?? null;
-    return reply.sendCached(JSON.stringify(['profile', username, viewerId]), async () => ({ profile: await profiles.get(username, viewerId) }));
+    return reply.sendCached(viewerId, async () => ({ profile: await profiles.get(username, viewerId) }));
   });
 
   app.post('/profiles/:username/follow', {

@@ -26,13 +26,14 @@ declare module 'fastify' {
   }
   interface FastifyReply {
     /**
-     * Answers 200 with the route's response for `key`: the bytes serialised for the current data
-     * version if another request already made them, else `compute()`'s value serialised by the
-     * route's response schema (exactly what returning it would send) and kept for the next one.
-     * `key` must name everything the answer depends on besides the data: route, parameters,
-     * query and viewer.
+     * Answers 200 with the route's response: the bytes serialised for the current data version
+     * if an earlier request with the same route, parameters, query and viewer already made them,
+     * else `compute()`'s value serialised by the route's response schema (exactly what returning
+     * it would send) and kept for the next one. The key is made here from the request, so a
+     * parameter added to a route is part of it without anyone listing it; the viewer (whose
+     * follows and favorites the answer shows) is the route's to name: null for anonymous.
      */
-    sendCached(key: string, compute: () => Promise<unknown>): Promise<FastifyReply>;
+    sendCached(viewerId: number | null, compute: () => Promise<unknown>): Promise<FastifyReply>;
   }
 }
 
@@ -44,7 +45,7 @@ declare module 'fastify' {
  */
 export default fp(
   (app: FastifyInstance, options: ResponseCacheOptions) => {
-    // Keys count too: a key names the route, its parameters and the viewer.
+    // Keys count too: a key names the route, its parameters, its query and the viewer.
     const responses = new VersionedCache<Buffer>(options.maxBytes, (body, key) => body.length + key.length);
     const lookups = new Counter({
       name: 'http_response_cache_lookups_total',
@@ -61,7 +62,9 @@ export default fp(
       return this.dataVersionRead;
     });
 
-    app.decorateReply('sendCached', async function sendCached(this: FastifyReply, key: string, compute: () => Promise<unknown>): Promise<FastifyReply> {
+    app.decorateReply('sendCached', async function sendCached(this: FastifyReply, viewerId: number | null, compute: () => Promise<unknown>): Promise<FastifyReply> {
+      const { routeOptions, params, query } = this.request;
+      const key = JSON.stringify([routeOptions.url, params, query, viewerId]);
       // The version first: what compute() reads afterwards is at least as new (see VersionedCache).
       const version = await this.request.dataVersion();
       let body = responses.get(key, version);
