@@ -41,6 +41,7 @@ import { BASELINE_FILE, REPORT_DIR, runGate, updateBaseline } from './gate-run.t
 import { readBaseline } from './gate.ts';
 import { type LoadSettings, load, type Measurement, measureAgainstBare, type Target } from './measure.ts';
 import { writeReport } from './report.ts';
+import { fetchExposition, sumOf } from './exposition.ts';
 import { runScaleBench } from './scale.ts';
 import { SCENARIOS } from './scenarios.ts';
 import { BENCH_PASSWORD, type SeededData, seed } from './seed.ts';
@@ -105,13 +106,9 @@ interface ServerCounts {
 }
 
 /** Sums a counter's samples (every label set) in a Prometheus text exposition. */
-function sumOf(exposition: string, sample: string): number {
-  return exposition.split('\n').filter((line) => line.startsWith(`${sample}{`) || line.startsWith(`${sample} `)).reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-}
-
 /** The statements and HTTP requests the server has counted so far. */
 async function serverCounts(app: Target): Promise<ServerCounts> {
-  const exposition = await (await fetch(`${app.url}/metrics`)).text();
+  const exposition = await fetchExposition(app.url);
   return { queries: sumOf(exposition, 'db_query_duration_seconds_count'), requests: sumOf(exposition, 'http_request_duration_seconds_count') };
 }
 

@@ -9,6 +9,7 @@ import type { Request as AutocannonRequest, Result } from 'autocannon';
 import { openDatabase } from '../src/db/database.ts';
 import { ARGON2_OPTIONS } from '../src/features/users/password-hashing.ts';
 import { dialectUnderTest, type TestStorage } from '../test/helpers/app.ts';
+import { fetchExposition, sumOf } from './exposition.ts';
 import { generateScaleData, shapeFor } from './scale-data.ts';
 import { BENCH_PASSWORD, type SeededData } from './seed.ts';
 
@@ -175,7 +176,7 @@ async function worstMix(options: ScaleBenchOptions, scenarios: ListScenario[]): 
 }
 
 async function readEventLoopDelay(base: string): Promise<{ p99: number; max: number }> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const read = (name: string) => Number((1000 * Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN)).toFixed(1));
+  const exposition = await fetchExposition(base);
+  const read = (name: string) => Number((1000 * sumOf(exposition, name)).toFixed(1));
   return { p99: read('nodejs_eventloop_lag_p99_seconds'), max: read('nodejs_eventloop_lag_max_seconds') };
 }

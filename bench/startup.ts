@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon, { type Request as AutocannonRequest } from 'autocannon';
 import { freePort, productionEnv, startNode } from '../test/helpers/process.ts';
+import { fetchExposition, sumOf } from './exposition.ts';
 import { type SeededData, seed } from './seed.ts';
 
 const { values: options } = parseArgs({
@@ -55,13 +56,6 @@ interface Memory {
   readonly peakMiB: number;
 }
 
-/** Resident memory of a process, from /proc (Linux), in MiB. */
-export function residentMemory(pid: number): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-  return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
-}
-
 interface Breakdown {
   /** Anonymous pages (V8 heap, malloc, stacks), MiB. */
   readonly anonMiB: number;
@@ -77,20 +71,26 @@ interface Breakdown {
 
 const MIB = 1024 * 1024;
 
-/** Where a process's resident memory sits, from /proc and its /metrics. */
-export async function memoryBreakdown(pid: number, base: string): Promise<Breakdown> {
+/**
+ * A process's resident memory now and at its peak, and where it sits: one read of
+ * /proc/<pid>/status (Linux; sizes in kB), then the V8 figures from its /metrics.
+ */
+export async function memoryOf(pid: number, base: string): Promise<Memory & { breakdown: Breakdown }> {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN);
-  const metrics = await (await fetch(`${base}/metrics`)).text();
-  const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? Number.NaN);
-  const round = (value: number) => Math.round(value * 10) / 10;
+  const exposition = await fetchExposition(base);
+  const mib = (bytes: number) => Math.round((bytes / MIB) * 10) / 10;
   return {
-    anonMiB: round(field('RssAnon') / 1024),
-    fileMiB: round(field('RssFile') / 1024),
-    heapTotalMiB: round(gauge('nodejs_heap_size_total_bytes') / MIB),
-    heapUsedMiB: round(gauge('nodejs_heap_size_used_bytes') / MIB),
-    externalMiB: round(gauge('nodejs_external_memory_bytes') / MIB),
-    threads: field('Threads'),
+    rssMiB: field('VmRSS') / 1024,
+    peakMiB: field('VmHWM') / 1024,
+    breakdown: {
+      anonMiB: mib(field('RssAnon') * 1024),
+      fileMiB: mib(field('RssFile') * 1024),
+      heapTotalMiB: mib(sumOf(exposition, 'nodejs_heap_size_total_bytes')),
+      heapUsedMiB: mib(sumOf(exposition, 'nodejs_heap_size_used_bytes')),
+      externalMiB: mib(sumOf(exposition, 'nodejs_external_memory_bytes')),
+      threads: field('Threads'),
+    },
   };
 }
 
@@ -150,14 +150,14 @@ async function measureOnce(): Promise<Run> {
     }
     const readyMs = performance.now() - started;
     await new Promise((resolve) => setTimeout(resolve, Number(options['idle-ms'])));
-    const idle = { ...residentMemory(server.child.pid!), breakdown: await memoryBreakdown(server.child.pid!, base) };
+    const idle = await memoryOf(server.child.pid!, base);
     if (!options['after-load']) return { readyMs, idle };
     const data = await seed(base);
     for (const request of readLoad(data)) {
       await autocannon({ url: base, connections: 32, duration: Number(options['load-seconds']), requests: [request] });
     }
     await new Promise((resolve) => setTimeout(resolve, Number(options['settle-ms'])));
-    return { readyMs, idle, afterLoad: { ...residentMemory(server.child.pid!), breakdown: await memoryBreakdown(server.child.pid!, base) } };
+    return { readyMs, idle, afterLoad: await memoryOf(server.child.pid!, base) };
   } finally {
     server.child.kill('SIGTERM');
     await server.exited;
