@@ -33,7 +33,9 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS runtime
 # MALLOC_ARENA_MAX: glibc gives every thread that allocates (V8's compiler and GC helpers,
 # libuv's pool, the SQLite reader threads) an arena of its own, which keeps freed memory
-# resident; two arenas save about 5 MB of the idle process (bench/README.md, "Start-up and memory").
+# resident (bench/README.md, "Start-up and memory"). The server sets two arenas itself by
+# starting again in place when the variable is unset (src/malloc-arenas.ts); set here, it
+# starts once.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \

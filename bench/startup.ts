@@ -5,10 +5,11 @@
  * bench's data set and running the read scenarios against it. Each figure is the median of
  * --runs starts. Run `npm run build` first.
  *
- *   npm run bench:startup [-- --runs 5 --after-load --load-seconds 5 --settle-ms 10000 --env MALLOC_ARENA_MAX=2]
+ *   npm run bench:startup [-- --runs 5 --after-load --load-seconds 5 --settle-ms 5000 --env IDLE_GC_HEAP_GROWTH=0]
  *
- * --settle-ms waits that long after the load before reading the memory (0: at once), for V8 to
- * give back the heap the load grew once it sees the process idle.
+ * With --after-load the memory is read twice: as the load ends, and --settle-ms later (5 s by
+ * default), once the quiet server has given back what the load left behind (src/idle-gc.ts).
+ * The summary calls them end_of_load and after_load.
  * --env (repeatable) adds a variable to the server's environment, such as those the image sets.
  * Each run also prints where the resident memory sits (anonymous vs file-backed pages, the V8
  * heap, memory outside it, threads), read from /proc and the server's own /metrics.
@@ -29,7 +30,7 @@ const { values: options } = parseArgs({
     'after-load': { type: 'boolean', default: false },
     'load-seconds': { type: 'string', default: '5' },
     'idle-ms': { type: 'string', default: '2000' },
-    'settle-ms': { type: 'string', default: '0' },
+    'settle-ms': { type: 'string', default: '5000' },
     env: { type: 'string', multiple: true, default: [] },
   },
 });
@@ -125,6 +126,9 @@ function readLoad(data: SeededData): AutocannonRequest[] {
 interface Run {
   readonly readyMs: number;
   readonly idle: Memory & { breakdown: Breakdown };
+  /** As the load ends. */
+  readonly endOfLoad?: Memory & { breakdown: Breakdown };
+  /** --settle-ms after the load. */
   readonly afterLoad?: Memory & { breakdown: Breakdown };
 }
 
@@ -156,8 +160,9 @@ async function measureOnce(): Promise<Run> {
     for (const request of readLoad(data)) {
       await autocannon({ url: base, connections: 32, duration: Number(options['load-seconds']), requests: [request] });
     }
+    const endOfLoad = await memoryOf(server.child.pid!, base);
     await new Promise((resolve) => setTimeout(resolve, Number(options['settle-ms'])));
-    return { readyMs, idle, afterLoad: await memoryOf(server.child.pid!, base) };
+    return { readyMs, idle, endOfLoad, afterLoad: await memoryOf(server.child.pid!, base) };
   } finally {
     server.child.kill('SIGTERM');
     await server.exited;
@@ -182,7 +187,9 @@ const summary: Record<string, number> = {
   idle_rss_mib: Math.round(median(runs.map((run) => run.idle.rssMiB))),
 };
 const loaded = runs.flatMap((run) => (run.afterLoad === undefined ? [] : [run.afterLoad]));
+const endsOfLoad = runs.flatMap((run) => (run.endOfLoad === undefined ? [] : [run.endOfLoad]));
 if (loaded.length > 0) {
+  summary.end_of_load_rss_mib = Math.round(median(endsOfLoad.map((memory) => memory.rssMiB)));
   summary.after_load_rss_mib = Math.round(median(loaded.map((memory) => memory.rssMiB)));
   summary.after_load_peak_mib = Math.round(median(loaded.map((memory) => memory.peakMiB)));
 }

@@ -27,6 +27,8 @@ export interface Config {
   readonly sqliteReaderThreads: number;
   /** Bytes of serialised read responses kept per data version (see plugins/app/response-cache.ts). */
   readonly responseCacheBytes: number;
+  /** A full garbage collection once the server is quiet, when its heap grew this much (0: never; idle-gc.ts). */
+  readonly idleGcHeapGrowthBytes: number;
   readonly migrateOnStart: boolean;
   /** Signs new API tokens; absent only before ensureSecrets() fills it in outside production. */
   readonly jwtSecret: string | undefined;
@@ -124,6 +126,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     sqliteMmapBytes: read.byteSize('SQLITE_MMAP_SIZE', '256mb', { min: 0, max: 64 * GIB }),
     sqliteReaderThreads: read.integer('SQLITE_READER_THREADS', 2, { min: 1, max: 16 }),
     responseCacheBytes: read.byteSize('RESPONSE_CACHE_SIZE', '8mb', { min: 0, max: 1 * GIB }),
+    idleGcHeapGrowthBytes: read.byteSize('IDLE_GC_HEAP_GROWTH', '8mb', { min: 0, max: 64 * GIB }),
     migrateOnStart: read.boolean('MIGRATE_ON_START', false),
     jwtSecret,
     jwtPreviousSecrets: Object.freeze(jwtPreviousSecrets),

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { buildApp } from './app.ts';
 import { bootstrapAdmin } from './features/admin/bootstrap.ts';
 import { ConfigError, environmentWithDotEnv, loadConfig } from './config.ts';
+import { startIdleGc } from './idle-gc.ts';
 import { loggerOptions } from './logger.ts';
 import { listenForMetrics } from './metrics-server.ts';
 import { ensureSecrets } from './secrets.ts';
@@ -60,6 +61,11 @@ async function main(): Promise<void> {
     await listenForMetrics(app.metrics.registry, config.host, config.metricsPort);
     app.log.info({ port: config.metricsPort }, 'metrics served on their own port');
   }
+  startIdleGc({
+    growthBytes: config.idleGcHeapGrowthBytes,
+    onCollected: ({ heapBeforeBytes, heapAfterBytes, durationMs }) =>
+      app.log.debug({ heapBeforeBytes, heapAfterBytes, durationMs: Math.round(durationMs) }, 'heap collected while idle'),
+  });
 }
 
 main().catch((error: unknown) => {

@@ -1,8 +1,10 @@
 /**
- * Process entry (node dist/server.js, node src/server.ts). It sizes V8's heap before anything
- * else is even parsed, then loads the server: a static import would be parsed, and the
- * heap would grow, before this module's first line runs.
+ * Process entry (node dist/server.js, node src/server.ts). It caps glibc's malloc arenas (which
+ * may mean starting again in place) and sizes V8's heap before anything else is even parsed,
+ * then loads the server: a static import would be parsed, and the heap would grow, before this
+ * module's first line runs.
  */
+import './malloc-arenas.ts';
 import './heap-settings.ts';
 import { enableCompileCache } from 'node:module';
 

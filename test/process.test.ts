@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migrations } from '../src/db/migrations/index.ts';
@@ -116,6 +116,55 @@ describe('metrics port', () => {
     } finally {
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
+      await storage.remove();
+    }
+  });
+});
+
+describe('memory settings of the process', () => {
+  it.each([
+    [undefined, '2'],
+    ['4', '4'],
+  ])('given MALLOC_ARENA_MAX=%s, runs with %s in the process it was started as', async (given, expected) => {
+    const { storage, env } = await storageEnv();
+    const port = await freePort();
+    const server = startNode('src/server.ts', [], {
+      ...env,
+      ...(given === undefined ? {} : { MALLOC_ARENA_MAX: given }),
+      PORT: String(port),
+      SHUTDOWN_DELAY_SECONDS: '0',
+      MIGRATE_ON_START: 'true',
+    });
+    try {
+      await waitFor(`http://127.0.0.1:${port}/readyz`, 200, 20_000, server);
+      const environment = readFileSync(`/proc/${server.child.pid}/environ`, 'utf8').split('\0');
+
+      expect(environment).toContain(`MALLOC_ARENA_MAX=${expected}`);
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    } finally {
+      server.child.kill('SIGKILL');
+      await storage.remove();
+    }
+  });
+
+  it('collects the heap once quiet after requests grew it, and says so in the debug log', async () => {
+    const { storage, env } = await storageEnv();
+    const port = await freePort();
+    const server = startNode('src/server.ts', [], { ...env, PORT: String(port), SHUTDOWN_DELAY_SECONDS: '0', MIGRATE_ON_START: 'true', LOG_LEVEL: 'debug', IDLE_GC_HEAP_GROWTH: '256kb' });
+    try {
+      await waitFor(`http://127.0.0.1:${port}/readyz`, 200, 20_000, server);
+      const until = Date.now() + 1_500;
+      const client = async () => {
+        while (Date.now() < until) await (await fetch(`http://127.0.0.1:${port}/api/articles?limit=${Date.now() % 20}`)).arrayBuffer();
+      };
+      await Promise.all(Array.from({ length: 8 }, client));
+
+      const collected = () => jsonLines(server.output()).find((line) => line.msg === 'heap collected while idle');
+      await expect.poll(collected, { timeout: 10_000, interval: 200 }).toBeDefined();
+      expect(collected()).toMatchObject({ heapBeforeBytes: expect.any(Number), heapAfterBytes: expect.any(Number), durationMs: expect.any(Number) });
+    } finally {
+      server.child.kill('SIGKILL');
       await storage.remove();
     }
   });
