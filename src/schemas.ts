@@ -26,6 +26,11 @@ export function errorResponses(...statuses: DocumentedErrorStatus[]): Record<num
   );
 }
 
+/** For the routes that answer through reply.sendCached: an ETag named in If-None-Match gets 304. */
+export const NOT_MODIFIED_RESPONSE = {
+  304: Type.Null({ description: 'Not Modified: the answer still has the ETag named in If-None-Match; no body' }),
+};
+
 /** OpenAPI security requirement for routes that need `Authorization: Token <jwt>`. */
 export const TOKEN_REQUIRED = [{ Token: [] }];
 

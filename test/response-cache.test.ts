@@ -143,6 +143,96 @@ describe('cached read responses', () => {
   });
 });
 
+describe('conditional reads (ETag, If-None-Match)', () => {
+  async function tagOf(url: string, token?: string): Promise<string> {
+    const response = await api.request('GET', url, token === undefined ? {} : { token });
+    expect(response.status).toBe(200);
+    expect(response.headers.etag).toMatch(/^"[\w-]{27}"$/);
+    return String(response.headers.etag);
+  }
+
+  function conditional(url: string, ifNoneMatch: string, options: { token?: string; conduit?: Conduit; headers?: Record<string, string> } = {}) {
+    return (options.conduit ?? api).request('GET', url, { ...(options.token === undefined ? {} : { token: options.token }), headers: { 'if-none-match': ifNoneMatch, ...options.headers } });
+  }
+
+  it('answers 304 with no body to a request naming the current tag, on every cached read route', async () => {
+    const author = await api.register();
+    const reader = await api.register();
+    const article = await api.createArticle(author.token);
+    await api.request('POST', `/api/profiles/${author.username}/follow`, { token: reader.token });
+    const reads: [string, string | undefined][] = [
+      ['/api/articles?limit=5', undefined],
+      ['/api/articles/feed', reader.token],
+      [`/api/articles/${article.slug}`, reader.token],
+      [`/api/articles/${article.slug}/comments`, undefined],
+      [`/api/profiles/${author.username}`, reader.token],
+    ];
+    for (const [url, token] of reads) {
+      const etag = await tagOf(url, token);
+
+      const again = await conditional(url, etag, { token });
+
+      expect(again.status, url).toBe(304);
+      expect(again.text, url).toBe('');
+      expect(again.headers.etag, url).toBe(etag);
+    }
+  });
+
+  it('matches weak tags and lists as RFC 9110 says, and answers in full to a stale tag or no-cache', async () => {
+    const url = '/api/articles?limit=4';
+    const etag = await tagOf(url);
+
+    expect((await conditional(url, `W/${etag}`)).status).toBe(304);
+    expect((await conditional(url, `"stale", ${etag}`)).status).toBe(304);
+    expect((await conditional(url, '*')).status).toBe(304);
+    expect((await conditional(url, '"stale"')).status).toBe(200);
+    const forced = await conditional(url, etag, { headers: { 'cache-control': 'no-cache' } });
+    expect(forced.status).toBe(200);
+    expect(forced.text).not.toBe('');
+  });
+
+  it('gives a changed answer a new tag at once, after a write on another replica; an unchanged one keeps its tag', async () => {
+    const author = await api.register();
+    const article = await api.createArticle(author.token);
+    const url = `/api/articles/${article.slug}`;
+    const etag = await tagOf(url);
+
+    await elsewhere.register();
+    expect((await conditional(url, etag)).status).toBe(304);
+
+    await elsewhere.request('PUT', url, { token: author.token, body: { article: { body: 'Edited elsewhere' } } });
+    const changed = await conditional(url, etag);
+    expect(changed.status).toBe(200);
+    expect((changed.body as { article: ArticleJson }).article.body).toBe('Edited elsewhere');
+    expect(changed.headers.etag).not.toBe(etag);
+  });
+
+  it('tags what each viewer sees: a reader who favorited gets a different tag from an anonymous one', async () => {
+    const author = await api.register();
+    const reader = await api.register();
+    const article = await api.createArticle(author.token);
+    await api.request('POST', `/api/articles/${article.slug}/favorite`, { token: reader.token });
+    const url = `/api/articles/${article.slug}`;
+
+    const anonymousTag = await tagOf(url);
+
+    expect((await conditional(url, anonymousTag, { token: reader.token })).status).toBe(200);
+  });
+
+  it('tags the same bytes the same way with the response cache off', async () => {
+    const uncached = await createTestApp({ env: { RESPONSE_CACHE_SIZE: '0' }, storage: here.storage });
+    try {
+      const url = '/api/articles?limit=2';
+      const etag = await tagOf(url);
+      const reader = new Conduit(() => uncached.app);
+
+      expect((await conditional(url, etag, { conduit: reader })).status).toBe(304);
+    } finally {
+      await uncached.close();
+    }
+  });
+});
+
 describe('RESPONSE_CACHE_SIZE', () => {
   it('0 turns the cache off: a repeated read is computed again, with the same answer', async () => {
     const uncached = await createTestApp({ env: { RESPONSE_CACHE_SIZE: '0' }, storage: here.storage });

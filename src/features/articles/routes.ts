@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { currentAuth } from '../../plugins/app/auth.ts';
-import { errorResponses, TOKEN_REQUIRED } from '../../schemas.ts';
+import { errorResponses, NOT_MODIFIED_RESPONSE, TOKEN_REQUIRED } from '../../schemas.ts';
 import {
   DEFAULT_PAGE_SIZE,
   FeedQuery,
@@ -28,7 +28,7 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
       tags,
       summary: 'Recent articles, optionally by tag, author or favoriter (token optional)',
       querystring: ListArticlesQuery,
-      response: { 200: MultipleArticlesResponse, ...errorResponses(401, 422) },
+      response: { 200: MultipleArticlesResponse, ...NOT_MODIFIED_RESPONSE, ...errorResponses(401, 422) },
     },
   }, async (request, reply) => {
     const { tag, author, favorited } = request.query;
@@ -43,7 +43,7 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
       summary: 'Recent articles by the users you follow',
       security: TOKEN_REQUIRED,
       querystring: FeedQuery,
-      response: { 200: MultipleArticlesResponse, ...errorResponses(401, 422) },
+      response: { 200: MultipleArticlesResponse, ...NOT_MODIFIED_RESPONSE, ...errorResponses(401, 422) },
     },
   }, async (request, reply) => {
     const userId = currentAuth(request).user.id;
@@ -57,7 +57,7 @@ export default function articlesRoutes(fastify: FastifyInstance): void {
       tags,
       summary: 'One article (token optional)',
       params: SlugParams,
-      response: { 200: SingleArticleResponse, ...errorResponses(401, 404, 422) },
+      response: { 200: SingleArticleResponse, ...NOT_MODIFIED_RESPONSE, ...errorResponses(401, 404, 422) },
     },
   }, async (request, reply) => {
     const { slug } = request.params;

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { currentAuth } from '../../plugins/app/auth.ts';
-import { errorResponses, TOKEN_REQUIRED } from '../../schemas.ts';
+import { errorResponses, NOT_MODIFIED_RESPONSE, TOKEN_REQUIRED } from '../../schemas.ts';
 import { SlugParams } from '../articles/schemas.ts';
 import { CommentParams, MultipleCommentsResponse, NewCommentBody, SingleCommentResponse } from './schemas.ts';
 
@@ -19,7 +19,7 @@ export default function commentsRoutes(fastify: FastifyInstance): void {
       tags,
       summary: 'Comments on an article, oldest first (token optional)',
       params: SlugParams,
-      response: { 200: MultipleCommentsResponse, ...errorResponses(401, 404, 422) },
+      response: { 200: MultipleCommentsResponse, ...NOT_MODIFIED_RESPONSE, ...errorResponses(401, 404, 422) },
     },
   }, async (request, reply) => {
     const { slug } = request.params;

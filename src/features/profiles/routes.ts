@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { currentAuth } from '../../plugins/app/auth.ts';
-import { errorResponses, TOKEN_REQUIRED } from '../../schemas.ts';
+import { errorResponses, NOT_MODIFIED_RESPONSE, TOKEN_REQUIRED } from '../../schemas.ts';
 import { ProfileResponse, UsernameParams } from './schemas.ts';
 
 const tags = ['Profile'];
@@ -17,7 +17,7 @@ export default function profilesRoutes(fastify: FastifyInstance): void {
       tags,
       summary: 'A user\'s profile (token optional)',
       params: UsernameParams,
-      response: { 200: ProfileResponse, ...errorResponses(401, 404, 422) },
+      response: { 200: ProfileResponse, ...NOT_MODIFIED_RESPONSE, ...errorResponses(401, 404, 422) },
     },
   }, async (request, reply) => {
     const { username } = request.params;

@@ -1,5 +1,7 @@
+import { hash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import fresh from 'fresh';
 import { Counter } from 'prom-client';
 import { VersionedCache } from '../../lib/versioned-cache.ts';
 
@@ -32,6 +34,8 @@ declare module 'fastify' {
      * it would send) and kept for the next one. The key is made here from the request, so a
      * parameter added to a route is part of it without anyone listing it; the viewer (whose
      * follows and favorites the answer shows) is the route's to name: null for anonymous.
+     * The answer carries an ETag made from its bytes; a request whose If-None-Match names it
+     * gets 304 and no body.
      */
     sendCached(viewerId: number | null, compute: () => Promise<unknown>): Promise<FastifyReply>;
   }
@@ -46,7 +50,7 @@ declare module 'fastify' {
 export default fp(
   (app: FastifyInstance, options: ResponseCacheOptions) => {
     // Keys count too: a key names the route, its parameters, its query and the viewer.
-    const responses = new VersionedCache<Buffer>(options.maxBytes, (body, key) => body.length + key.length);
+    const responses = new VersionedCache<Representation>(options.maxBytes, ({ body, etag }, key) => body.length + etag.length + key.length);
     const lookups = new Counter({
       name: 'http_response_cache_lookups_total',
       help: 'Read responses looked up in the per-data-version cache, by result (hit or miss).',
@@ -67,21 +71,33 @@ export default fp(
       const key = JSON.stringify([routeOptions.url, params, query, viewerId]);
       // The version first: what compute() reads afterwards is at least as new (see VersionedCache).
       const version = await this.request.dataVersion();
-      let body = responses.get(key, version);
-      if (body === undefined) {
+      let representation = responses.get(key, version);
+      if (representation === undefined) {
         misses.inc();
-        body = asBuffer(this.serialize(await compute()));
-        responses.set(key, version, body);
+        representation = representationOf(this.serialize(await compute()));
+        responses.set(key, version, representation);
       } else {
         hits.inc();
       }
-      return this.type(JSON_TYPE).send(body);
+      this.header('etag', representation.etag);
+      if (fresh(this.request.headers, { etag: representation.etag })) return this.code(304).send();
+      return this.type(JSON_TYPE).send(representation.body);
     });
   },
   { name: 'response-cache', dependencies: ['database', 'metrics'] },
 );
 
-function asBuffer(serialized: string | Buffer | ArrayBuffer): Buffer {
-  if (typeof serialized === 'string') return Buffer.from(serialized);
-  return Buffer.isBuffer(serialized) ? serialized : Buffer.from(serialized);
+/** A serialised answer and its strong entity tag. */
+interface Representation {
+  readonly body: Buffer;
+  readonly etag: string;
+}
+
+/**
+ * The tag is a hash of the bytes, not the data version: an answer that a write elsewhere left
+ * unchanged keeps its tag, so a client's copy stays valid (304) across versions and replicas.
+ */
+function representationOf(serialized: string | Buffer | ArrayBuffer): Representation {
+  const body = typeof serialized === 'string' ? Buffer.from(serialized) : Buffer.isBuffer(serialized) ? serialized : Buffer.from(serialized);
+  return { body, etag: `"${hash('sha256', body, 'base64url').slice(0, 27)}"` };
 }
