@@ -213,7 +213,7 @@ describe('security headers and CORS', () => {
     expect(response.headers['access-control-allow-origin']).toBeUndefined();
   });
 
-  it('answers preflight for allowed origins only', async () => {
+  it('answers preflight for allowed origins only, and lets their scripts revalidate with the ETag', async () => {
     const corsApp = await createTestApp({ env: { CORS_ORIGINS: 'https://app.example.com' } });
     try {
       const preflight = await corsApp.app.inject({
@@ -227,7 +227,10 @@ describe('security headers and CORS', () => {
       expect(preflight.headers['access-control-allow-origin']).toBe('https://app.example.com');
       expect(String(preflight.headers['access-control-allow-headers'])).toMatch(/Content-Type/i);
       expect(String(preflight.headers['access-control-allow-headers'])).toMatch(/Authorization/i);
+      expect(String(preflight.headers['access-control-allow-headers'])).toMatch(/If-None-Match/i);
       expect(other.headers['access-control-allow-origin']).toBeUndefined();
+      const read = await corsApp.app.inject({ method: 'GET', url: '/api/articles', headers: { origin: 'https://app.example.com' } });
+      expect(String(read.headers['access-control-expose-headers'])).toMatch(/ETag/);
     } finally {
       await corsApp.close();
     }

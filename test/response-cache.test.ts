@@ -207,6 +207,30 @@ describe('conditional reads (ETag, If-None-Match)', () => {
     expect(changed.headers.etag).not.toBe(etag);
   });
 
+  it('lets caches keep an answer only to revalidate it, a viewer\'s privately, selected by Authorization', async () => {
+    const reader = await api.register();
+    const anonymous = await api.request('GET', '/api/articles?limit=2');
+    const signedIn = await api.request('GET', '/api/articles?limit=2', { token: reader.token });
+
+    expect(anonymous.headers['cache-control']).toBe('no-cache');
+    expect(signedIn.headers['cache-control']).toBe('private, no-cache');
+    for (const response of [anonymous, signedIn]) expect(String(response.headers.vary).split(/, */)).toContain('Authorization');
+    const notModified = await conditional('/api/articles?limit=2', String(signedIn.headers.etag), { token: reader.token });
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers['cache-control']).toBe('private, no-cache');
+    expect(String(notModified.headers.vary).split(/, */)).toContain('Authorization');
+  });
+
+  it('answers HEAD as GET: 304 for a current tag, with no Content-Length other than the full answer\'s', async () => {
+    const url = '/api/articles?limit=3';
+    const full = await api.request('GET', url);
+
+    const head = await api.request('HEAD', url, { headers: { 'if-none-match': String(full.headers.etag) } });
+
+    expect(head.status).toBe(304);
+    expect([undefined, String(Buffer.byteLength(full.text))]).toContain(head.headers['content-length'] === undefined ? undefined : String(head.headers['content-length']));
+  });
+
   it('tags what each viewer sees: a reader who favorited gets a different tag from an anonymous one', async () => {
     const author = await api.register();
     const reader = await api.register();

@@ -79,13 +79,27 @@ export default fp(
       } else {
         hits.inc();
       }
-      this.header('etag', representation.etag);
-      if (fresh(this.request.headers, { etag: representation.etag })) return this.code(304).send();
+      // Any cache may keep the answer but must ask again before reusing it; one made for a
+      // signed-in viewer is theirs alone, and who is asking (Authorization) selects it.
+      this.header('etag', representation.etag)
+        .header('cache-control', viewerId === null ? 'no-cache' : 'private, no-cache')
+        .header('vary', varyWith(this.getHeader('vary'), 'Authorization'));
+      if (fresh(this.request.headers, { etag: representation.etag })) {
+        // No body either way; given the answer, Fastify's HEAD route states its full length, as a
+        // Content-Length on a 304 must (RFC 9110, 8.6), where it would otherwise say 0.
+        return this.code(304).send(this.request.method === 'HEAD' ? representation.body : undefined);
+      }
       return this.type(JSON_TYPE).send(representation.body);
     });
   },
   { name: 'response-cache', dependencies: ['database', 'metrics'] },
 );
+
+/** A Vary value that also names `field` (CORS may have named Origin already). */
+function varyWith(current: number | string | string[] | undefined, field: string): string {
+  const named = [current ?? []].flat().join(',').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  return named.some((name) => name.toLowerCase() === field.toLowerCase() || name === '*') ? named.join(', ') : [...named, field].join(', ');
+}
 
 /** A serialised answer and its strong entity tag. */
 interface Representation {

@@ -57,8 +57,8 @@ export default fp(
       await app.register(cors, {
         origin: anyOrigin ? '*' : [...options.corsOrigins],
         methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-        allowedHeaders: ['Authorization', 'Content-Type', 'X-Requested-With', 'X-Request-Id'],
-        exposedHeaders: ['X-Request-Id'],
+        allowedHeaders: ['Authorization', 'Content-Type', 'If-None-Match', 'X-Requested-With', 'X-Request-Id'],
+        exposedHeaders: ['ETag', 'X-Request-Id'],
         maxAge: 600,
       });
     }
