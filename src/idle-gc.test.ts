@@ -37,13 +37,15 @@ async function growOldGeneration(bytes: number): Promise<void> {
 
 describe('startIdleGc', () => {
   it('gives back the heap a burst left behind once the loop falls quiet, and only then', async () => {
-    const collections: IdleCollection[] = [];
-    const stop = startIdleGc({ growthBytes: 16 * MIB, checkIntervalMs: 50, minMsBetweenCollections: 0, onCollected: (c) => collections.push(c) });
+    const collections: (IdleCollection & { at: number })[] = [];
+    const stop = startIdleGc({ growthBytes: 16 * MIB, checkIntervalMs: 50, minMsBetweenCollections: 0, onCollected: (c) => collections.push({ ...c, at: performance.now() }) });
     try {
       await new Promise((resolve) => setTimeout(resolve, 120));
-      collections.length = 0;
+      const growingFrom = performance.now();
       await growOldGeneration(64 * MIB);
       const grown = getHeapStatistics().total_heap_size;
+      expect(collections.filter((collection) => collection.at > growingFrom)).toEqual([]);
+      collections.length = 0;
 
       await expect.poll(() => collections.length, { timeout: 5_000, interval: 50 }).toBeGreaterThan(0);
       const [collection] = collections;

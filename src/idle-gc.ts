@@ -24,6 +24,8 @@ export interface IdleGcOptions {
   readonly minMsBetweenCollections?: number;
   /** Called after each collection, with the committed heap before and after and its duration. */
   readonly onCollected?: (collection: IdleCollection) => void;
+  /** Called instead of watching when V8 will not hand out gc() (e.g. under --expose-gc-as). */
+  readonly onUnavailable?: (error: unknown) => void;
 }
 
 export interface IdleCollection {
@@ -75,7 +77,13 @@ function v8Gc(): GcFunction {
 /** Starts watching; returns the function that stops it. The timer never keeps the process up. */
 export function startIdleGc(options: IdleGcOptions): () => void {
   if (options.growthBytes <= 0) return () => {};
-  const gc = v8Gc();
+  let gc: GcFunction;
+  try {
+    gc = v8Gc();
+  } catch (error) {
+    options.onUnavailable?.(error);
+    return () => {};
+  }
   const policy = { growthBytes: options.growthBytes, minMsBetweenCollections: options.minMsBetweenCollections ?? DEFAULT_MS_BETWEEN_COLLECTIONS };
   let lastLoop = performance.eventLoopUtilization();
   let heapFloorBytes = 0;

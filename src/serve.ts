@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     growthBytes: config.idleGcHeapGrowthBytes,
     onCollected: ({ heapBeforeBytes, heapAfterBytes, durationMs }) =>
       app.log.debug({ heapBeforeBytes, heapAfterBytes, durationMs: Math.round(durationMs) }, 'heap collected while idle'),
+    onUnavailable: (error) => app.log.warn({ err: error }, 'no collection while idle: V8 gives no gc() here'),
   });
 }
 
