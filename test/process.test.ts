@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migrations } from '../src/db/migrations/index.ts';
 import { createTestStorage, TEST_JWT_SECRET } from './helpers/app.ts';
-import { freePort, jsonLines, runNode, startNode, waitFor } from './helpers/process.ts';
+import { freePort, jsonLines, type RunningProcess, runNode, startNode, waitFor } from './helpers/process.ts';
 
 /** The real process entry points, as an operator starts them: exit codes, signals, logs. */
 async function storageEnv() {
@@ -122,71 +122,60 @@ describe('metrics port', () => {
 });
 
 describe('memory settings of the process', () => {
+  /** Starts src/server.ts on its own storage and port, runs `use` once it is ready, then stops it. */
+  async function withServer(extraEnv: Record<string, string>, nodeOptions: string[], use: (server: RunningProcess, base: string) => Promise<void>): Promise<void> {
+    const { storage, env } = await storageEnv();
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const server = startNode('src/server.ts', [], { ...env, PORT: String(port), SHUTDOWN_DELAY_SECONDS: '0', MIGRATE_ON_START: 'true', ...extraEnv }, { nodeOptions });
+    try {
+      await waitFor(`${base}/readyz`, 200, 20_000, server);
+      await use(server, base);
+    } finally {
+      server.child.kill('SIGKILL');
+      await storage.remove();
+    }
+  }
+
   it.each([
     ['unset', '2', undefined, [], 'MALLOC_ARENA_MAX=2'],
     ['set to 4', '4', '4', [], 'MALLOC_ARENA_MAX=4'],
     ['unset and a module preloaded (which must not run twice)', 'glibc\'s default', undefined, ['--import', 'data:text/javascript,'], undefined],
   ])('with MALLOC_ARENA_MAX %s, runs with %s in the process it was started as', async (_, __, given, nodeOptions, expected) => {
-    const { storage, env } = await storageEnv();
-    const port = await freePort();
-    const server = startNode('src/server.ts', [], {
-      ...env,
-      ...(given === undefined ? {} : { MALLOC_ARENA_MAX: given }),
-      PORT: String(port),
-      SHUTDOWN_DELAY_SECONDS: '0',
-      MIGRATE_ON_START: 'true',
-    }, { nodeOptions });
-    try {
-      await waitFor(`http://127.0.0.1:${port}/readyz`, 200, 20_000, server);
+    await withServer(given === undefined ? {} : { MALLOC_ARENA_MAX: given }, nodeOptions, async (server) => {
       const environment = readFileSync(`/proc/${server.child.pid}/environ`, 'utf8').split('\0');
 
       expect(environment.filter((variable) => variable.startsWith('MALLOC_ARENA_MAX='))).toEqual(expected === undefined ? [] : [expected]);
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
-    } finally {
-      server.child.kill('SIGKILL');
-      await storage.remove();
-    }
+    });
   });
 
   it('serves without idle collections, and says why, where V8 gives no gc() (node --expose-gc-as=<name>)', async () => {
-    const { storage, env } = await storageEnv();
-    const port = await freePort();
-    const server = startNode('src/server.ts', [], { ...env, PORT: String(port), SHUTDOWN_DELAY_SECONDS: '0', MIGRATE_ON_START: 'true' }, { nodeOptions: ['--expose-gc-as=collectGarbage'] });
-    try {
-      await waitFor(`http://127.0.0.1:${port}/readyz`, 200, 20_000, server);
+    await withServer({}, ['--expose-gc-as=collectGarbage'], async (server, base) => {
       await expect.poll(() => jsonLines(server.output()).some((line) => line.msg === 'no collection while idle: V8 gives no gc() here'), { timeout: 5_000 }).toBe(true);
 
-      expect((await fetch(`http://127.0.0.1:${port}/api/tags`)).status).toBe(200);
-    } finally {
-      server.child.kill('SIGKILL');
-      await storage.remove();
-    }
+      expect((await fetch(`${base}/api/tags`)).status).toBe(200);
+    });
   });
 
   it('collects the heap once quiet after start-up, and again after requests grew it, and says so in the debug log', async () => {
-    const { storage, env } = await storageEnv();
-    const port = await freePort();
-    const server = startNode('src/server.ts', [], { ...env, PORT: String(port), SHUTDOWN_DELAY_SECONDS: '0', MIGRATE_ON_START: 'true', LOG_LEVEL: 'debug', IDLE_GC_HEAP_GROWTH: '256kb' });
-    try {
-      await waitFor(`http://127.0.0.1:${port}/readyz`, 200, 20_000, server);
+    await withServer({ LOG_LEVEL: 'debug', IDLE_GC_HEAP_GROWTH: '256kb' }, [], async (server, base) => {
       const collections = () => jsonLines(server.output()).filter((line) => line.msg === 'heap collected while idle');
       await expect.poll(() => collections().length, { timeout: 10_000, interval: 200 }).toBe(1);
       const until = Date.now() + 1_500;
       const client = async () => {
-        while (Date.now() < until) await (await fetch(`http://127.0.0.1:${port}/api/articles?limit=${Date.now() % 20}`)).arrayBuffer();
+        while (Date.now() < until) await (await fetch(`${base}/api/articles?limit=${Date.now() % 20}`)).arrayBuffer();
       };
       await Promise.all(Array.from({ length: 8 }, client));
 
-      // Collections are at least 10 s apart (MIN spacing in idle-gc.ts).
+      // Collections are at least 10 s apart (DEFAULT_MS_BETWEEN_COLLECTIONS in idle-gc.ts).
       await expect.poll(() => collections().length, { timeout: 20_000, interval: 250 }).toBe(2);
       expect(collections()[1]).toMatchObject({ heapBeforeBytes: expect.any(Number), heapAfterBytes: expect.any(Number), durationMs: expect.any(Number) });
-    } finally {
-      server.child.kill('SIGKILL');
-      await storage.remove();
-    }
+    });
   });
 });
+
 
 describe('migrate command', () => {
   it('applies migrations, is a no-op the second time, and reports status', async () => {

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import fresh from 'fresh';
 import { Counter } from 'prom-client';
+import vary from 'vary';
 import { VersionedCache } from '../../lib/versioned-cache.ts';
 
 export interface ResponseCacheOptions {
@@ -83,7 +84,7 @@ export default fp(
       // signed-in viewer is theirs alone, and who is asking (Authorization) selects it.
       this.header('etag', representation.etag)
         .header('cache-control', viewerId === null ? 'no-cache' : 'private, no-cache')
-        .header('vary', varyWith(this.getHeader('vary'), 'Authorization'));
+        .header('vary', vary.append(String(this.getHeader('vary') ?? ''), 'Authorization'));
       if (fresh(this.request.headers, { etag: representation.etag })) {
         // No body either way; given the answer, Fastify's HEAD route states its full length, as a
         // Content-Length on a 304 must (RFC 9110, 8.6), where it would otherwise say 0.
@@ -94,12 +95,6 @@ export default fp(
   },
   { name: 'response-cache', dependencies: ['database', 'metrics'] },
 );
-
-/** A Vary value that also names `field` (CORS may have named Origin already). */
-function varyWith(current: number | string | string[] | undefined, field: string): string {
-  const named = [current ?? []].flat().join(',').split(',').map((name) => name.trim()).filter((name) => name !== '');
-  return named.some((name) => name.toLowerCase() === field.toLowerCase() || name === '*') ? named.join(', ') : [...named, field].join(', ');
-}
 
 /** A serialised answer and its strong entity tag. */
 interface Representation {
